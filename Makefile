@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine (Python 3.11+ with venv is all it needs):
+#   make run    install, start the embedded broker, the worker and a demo feed, show reports flowing
+#   make test   install and run the whole suite (what CI runs, through .ci/run)
+# Other targets: make bench, make lint, make schemas, make clean.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast bench lint schemas install clean
+
+$(STAMP): pyproject.toml schemas/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "router needs Python 3.11 or newer")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing the router and its test tools into $(VENV) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/router dev
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not integration and not reliability"
+
+bench: $(STAMP)
+	$(VENV)/bin/router bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+schemas: $(STAMP)
+	$(VENV)/bin/router schemas export
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis var build *.egg-info

@@ -1,0 +1,271 @@
+"""The app factory: ``build_app(settings)`` makes a Faust app with the router's topics, tables,
+lanes, timers and web pages. No module-level app: each caller (the CLI, each test) builds its own.
+
+Faust does here what it is for: the consumer group and its rebalancing, offsets and commits, the
+changelog-backed tables and their recovery and standbys, timers, and the web server. The records
+themselves go through batch lanes (``router.lanes``), not through Faust's per-event streams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import faust
+import structlog
+from aiokafka import AIOKafkaProducer
+
+from router.casework import CaseWork, Topics, WorkerCounters
+from router.config import RouterConfig, load_config
+from router.core.deadlines import DeadlineIndex
+from router.core.enrich import Enricher
+from router.intake import CaseLane, Intake
+from router.kafka import client_kwargs, ssl_context
+from router.events import ce_headers, dumps
+from router.lanes import Lane, LaneRunner, LaneTransport
+from router.metrics import records as metric_records
+from router.metrics import snapshot
+from router.output import Outbox, Publisher
+from router.settings import Settings
+from router.state import case_state, stats_state
+
+log = structlog.get_logger("router.app")
+
+#: The producer's batch limit: large records (a dead letter holds its input, base64) must fit.
+MAX_BATCH_BYTES = 1_000_000
+
+
+class RouterApp(faust.App):
+    """Faust app with the router's transport (batch lanes) and rebalance hooks."""
+
+    router: Runtime
+    router_lanes: dict[str, Lane]
+    router_fix_end_offsets: bool
+    router_client_kwargs: dict[str, Any]
+
+    def _new_transport(self) -> Any:
+        return LaneTransport(self.conf.broker_consumer, self)
+
+    async def _on_partitions_revoked(self, revoked: set[Any]) -> None:
+        await self.router.before_revoke(revoked)
+        await super()._on_partitions_revoked(revoked)
+
+    def on_rebalance_start(self) -> None:
+        super().on_rebalance_start()
+        self.router.recovered = False
+
+    def on_rebalance_end(self) -> None:
+        super().on_rebalance_end()
+        self.router.after_recovery()
+
+
+class Runtime:
+    """Everything the worker holds besides Faust's own objects, wired once per app."""
+
+    def __init__(self, app: RouterApp, settings: Settings, config: RouterConfig) -> None:
+        self.app = app
+        self.settings = settings
+        self.config = config
+        self.started_at = time.time()
+        self.counters = WorkerCounters()
+        self.index = DeadlineIndex()
+        self.held: set[int] = set()
+        self.recovered = False
+        self.broker_up = False
+        self.producer_ready = asyncio.Event()
+        self.publisher: Publisher | None = None
+        self.source = f"/report-router/{settings.app_id}"
+        self.runners: list[LaneRunner] = []
+        s = settings
+        n = s.partitions
+        raw = faust.Schema(key_serializer="raw", value_serializer="raw")
+        self.cases_table = app.Table("cases", partitions=n, schema=raw)
+        self.stats_table = app.Table("stats", partitions=n, schema=raw)
+        self.topics = Topics(receipts=s.topic_receipts, breaches=s.topic_breaches, review=s.topic_review,
+                             outbound_prefix=s.topic_outbound_prefix, source=self.source)
+        self.casework = CaseWork(
+            cases=case_state(self.cases_table), stats=stats_state(self.stats_table), policy=config.policy,
+            topics=self.topics, counters=self.counters, index=self.index, retention_s=s.case_retention_s,
+        )
+        self.enricher = Enricher(config.registry, config.matcher, config.ip_table)
+        clock = time.time
+        self.intake = Intake(
+            enricher=self.enricher, casework=self.casework, counters=self.counters,
+            receipts_topic=s.topic_receipts, deadletter_topic=s.topic_deadletter, cases_topic=s.topic_cases,
+            partitions=n, holds=self.held.__contains__, max_bytes=s.max_record_bytes, source=self.source,
+            clock=clock, log_records=s.log_records,
+        )
+        self.caselane = CaseLane(
+            casework=self.casework, counters=self.counters, cases_topic=s.topic_cases,
+            responses_topic=s.topic_responses, deadletter_topic=s.topic_deadletter, receipts_topic=s.topic_receipts,
+            max_bytes=s.max_record_bytes, source=self.source, clock=clock, log_records=s.log_records,
+        )
+        self.intake_lane = Lane("intake", [s.topic_submitted])
+        self.case_lane = Lane("cases", [s.topic_cases, s.topic_responses])
+        app.router_lanes = {t: lane for lane in (self.intake_lane, self.case_lane) for t in lane.topics}
+        for name in (s.topic_submitted, s.topic_cases, s.topic_responses):
+            app.topics.add(app.topic(name, key_serializer="raw", value_serializer="raw"))
+
+    # --- readiness ---------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        return self.recovered and self.producer_ready.is_set() and not self.app.rebalancing
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    async def start_io(self) -> None:
+        """Start the producer and the lane runners (a task of the app)."""
+        s = self.settings
+        producer = AIOKafkaProducer(
+            acks="all", linger_ms=s.linger_ms, max_batch_size=MAX_BATCH_BYTES, max_request_size=4 * MAX_BATCH_BYTES,
+            enable_idempotence=False, request_timeout_ms=30000, client_id=f"{s.app_id}-{s.worker_id}",
+            **client_kwargs(s),
+        )
+        while True:
+            try:
+                await producer.start()
+                break
+            except Exception as exc:  # broker not reachable yet: keep trying, say so
+                log.warning("producer.unavailable", error=type(exc).__name__, retry_in_s=2)
+                await asyncio.sleep(2)
+        self.publisher = Publisher(producer, {s.topic_cases: s.partitions})
+        self.broker_up = True
+        self.producer_ready.set()
+        consumer = self.app.consumer
+        self.runners = [
+            LaneRunner(self.intake_lane, self.intake.process, self.publisher, lambda m: m.ack(consumer),
+                       batch_max=s.batch_max),
+            LaneRunner(self.case_lane, self.caselane.process, self.publisher, lambda m: m.ack(consumer),
+                       batch_max=s.batch_max),
+        ]
+        log.info("worker.lanes_started", worker_id=s.worker_id)
+        try:
+            await asyncio.gather(*(runner.run() for runner in self.runners))
+        finally:
+            await producer.stop()
+
+    async def before_revoke(self, revoked: set[Any]) -> None:
+        """Before Faust revokes partitions: stop doing case work for them, drop their buffered
+        records (unacknowledged, so the new owner gets them again) and let batches in flight
+        finish, so every change to a revoked partition is in its changelog first."""
+        cases_topic = self.settings.topic_cases
+        lost = {tp.partition for tp in revoked if tp.topic == cases_topic}
+        self.held.difference_update(lost)
+        unacked = self.app.consumer._unacked_messages
+        for lane in (self.intake_lane, self.case_lane):
+            for message in lane.discard(set(revoked)):
+                unacked.discard(message)
+        for runner in self.runners:
+            if not await runner.wait_idle(timeout=self.settings.session_timeout_s * 0.5):
+                log.warning("rebalance.lane_busy", lane=runner.lane.name)
+        self.casework.forget_partitions(lost)
+        self.recovered = False
+
+    def after_recovery(self) -> None:
+        """After Faust has recovered the tables of the new assignment: hold the cases partitions
+        assigned, and index their pending deadlines."""
+        cases_topic = self.settings.topic_cases
+        now_held = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == cases_topic}
+        gone = self.held - now_held
+        if gone:
+            self.casework.forget_partitions(gone)
+        new = now_held - self.held
+        indexed = sum(self.casework.index_partition(p) for p in sorted(new))
+        self.held.clear()
+        self.held.update(now_held)
+        self.recovered = True
+        log.info("worker.recovered", partitions=sorted(now_held), deadlines_indexed=indexed)
+
+    # --- timers ------------------------------------------------------------------------------
+    async def sweep(self) -> int:
+        if not self.ready or self.publisher is None:
+            return 0
+        out = Outbox()
+        raised = self.casework.sweep(time.time(), set(self.held), out)
+        self.casework.flush_stats(out)
+        if out:
+            await self.publisher.publish_and_wait(out.first, what="breaches")
+            await self.publisher.publish_and_wait(out.then, what="state")
+        return raised
+
+
+    async def publish_metrics(self) -> None:
+        """One ``router.metrics/v1`` record per platform, from the same snapshot as /metrics."""
+        if not self.ready or self.publisher is None:
+            return
+        snap = snapshot(self)
+        topic = self.settings.topic_metrics
+        out = Outbox()
+        for record in metric_records(snap):
+            out.emit(topic, record["platform"].encode(), dumps(record),
+                     ce_headers("router.metrics/v1", f"metrics:{snap.worker_id}:{record['platform']}:{snap.at:.3f}",
+                                self.source, snap.at))
+        await self.publisher.publish_and_wait(out.first, what="metrics")
+
+
+def _credentials(settings: Settings) -> Any:
+    if settings.security_protocol == "PLAINTEXT":
+        return None
+    context = ssl_context(settings)
+    if settings.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(username=settings.sasl_username, password=settings.sasl_secret(),
+                                     mechanism=settings.sasl_mechanism, ssl_context=context)
+    return faust.SSLCredentials(context)
+
+
+def build_app(settings: Settings, config: RouterConfig | None = None) -> RouterApp:
+    """Make the worker's Faust app. Raises ``router.config.ConfigError`` for unusable data files."""
+    config = config or load_config(settings)
+    store = "rocksdb://" if settings.store == "rocksdb" else "memory://"
+    app = RouterApp(
+        settings.app_id,
+        broker=settings.broker,
+        broker_credentials=_credentials(settings),
+        store=store,
+        datadir=str(settings.data_dir),
+        env_prefix="ROUTER_FAUST_",
+        autodiscover=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        producer_linger_ms=settings.linger_ms,
+        consumer_max_fetch_size=4 * 1024 * 1024,
+        stream_wait_empty=True,
+        web_enabled=True,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_metrics_enabled=False,
+        table_standby_replicas=1,
+    )
+    app.router_fix_end_offsets = settings.fix_end_offsets == "on"
+    app.router_client_kwargs = client_kwargs(settings)
+    runtime = Runtime(app, settings, config)
+    app.router = runtime
+
+    @app.task
+    async def lanes() -> None:
+        await runtime.start_io()
+
+    @app.timer(settings.sla_tick_s)
+    async def sla_sweep() -> None:
+        await runtime.sweep()
+
+    @app.timer(settings.metrics_interval_s)
+    async def publish_metrics() -> None:
+        await runtime.publish_metrics()
+
+    from router.web import install_pages
+
+    install_pages(app, runtime)
+    return app

@@ -1,0 +1,115 @@
+"""From a validated report to everything the router needs to route it: target and case id,
+groups with evidence, origins, mirror evidence, priority and requested actions.
+
+Pure: the watchlist matcher, the IP table and the banned-account index come in as arguments.
+The result holds no personal data: the reporter is dropped and signals become country tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from router.core.origins import IpCountryLookup, tag_origins
+from router.core.platforms import UNKNOWN, PlatformRegistry
+from router.core.policy import Priority
+from router.core.priority import priority_for, requested_actions
+from router.core.targets import resolve_target
+
+
+class GroupMatcherLike(Protocol):
+    def match(self, text: str | None, account: str | None = None, url: str | None = None) -> tuple[Any, ...]: ...
+
+
+class MirrorIndexLike(Protocol):
+    def find(self, platform: str, account: str) -> Any: ...
+
+
+class ReportLike(Protocol):
+    report_id: str
+    url: str | None
+    platform: str | None
+    account: str | None
+    text: str | None
+    severity: str
+    legal_basis: list[str]
+    signals: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Enriched:
+    """A report ready for its case: what goes into ``report.routed/v1`` plus the ids."""
+
+    report_id: str
+    case_id: str
+    platform: str
+    url: str | None
+    account: str | None
+    kind: str
+    groups: tuple[dict[str, Any], ...]
+    origins: tuple[dict[str, str], ...]
+    mirror_of: dict[str, Any] | None
+    priority: Priority
+    requested_actions: tuple[str, ...]
+    legal_basis: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Enriched:
+        return cls(
+            report_id=data["report_id"], case_id=data["case_id"], platform=data["platform"], url=data["url"],
+            account=data["account"], kind=data["kind"], groups=tuple(data["groups"]),
+            origins=tuple(data["origins"]), mirror_of=data["mirror_of"], priority=data["priority"],
+            requested_actions=tuple(data["requested_actions"]), legal_basis=tuple(data["legal_basis"]),
+        )
+
+
+class Enricher:
+    """Holds the data the enrichment needs; ``enrich`` is a pure function of the report."""
+
+    def __init__(self, registry: PlatformRegistry, matcher: GroupMatcherLike, ip_lookup: IpCountryLookup,
+                 mirrors: MirrorIndexLike | None = None) -> None:
+        self.registry = registry
+        self.matcher = matcher
+        self.ip_lookup = ip_lookup
+        self.mirrors = mirrors
+
+    def enrich(self, report: ReportLike) -> Enriched:
+        """Raises ``router.core.urls.UrlError`` when the target cannot be resolved."""
+        target = resolve_target(report.url, report.platform, report.account, self.registry)
+        tags = self.matcher.match(report.text, report.account, report.url)
+        groups = tuple(
+            {"id": t.id, "name": t.name, "matched": list(t.matched), "designations": list(t.designations)}
+            for t in tags
+        )
+        signals = report.signals
+        origins = tuple(
+            {"country": o.country, "signal": o.signal}
+            for o in tag_origins(
+                {"phone": signals.phone, "ip": signals.ip, "country": signals.country} if signals else None,
+                self.ip_lookup,
+            )
+        )
+        mirror = None
+        if self.mirrors is not None and target.account and target.platform != UNKNOWN:
+            found = self.mirrors.find(target.platform, target.account)
+            if found is not None:
+                mirror = {"account": found.account, "evidence": list(found.evidence)}
+        priority = priority_for(report.severity, report.legal_basis, (t.designations for t in tags), mirror is not None)
+        return Enriched(
+            report_id=report.report_id,
+            case_id=target.case_id,
+            platform=target.platform,
+            url=target.url,
+            account=target.account,
+            kind=target.kind,
+            groups=groups,
+            origins=origins,
+            mirror_of=mirror,
+            priority=priority,
+            requested_actions=tuple(requested_actions(target.kind, target.platform, mirror is not None)),
+            legal_basis=tuple(report.legal_basis),
+        )

@@ -1,0 +1,263 @@
+"""The reported target: platform, canonical URL, canonical account, and the stable case id.
+
+The same content reported in any URL spelling (``twitter.com`` or ``x.com``, ``m.``/``www.``
+hosts, tracking parameters, trailing slashes, ``youtu.be`` short links, ``/shorts/`` or
+``/watch?v=``) resolves to one target and therefore one ``case_id``. A URL whose host is not a
+recognised platform host makes the target ``unknown`` (review), whatever the ``platform`` hint says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from router.core.platforms import UNKNOWN, Platform, PlatformRegistry
+from router.core.urls import ParsedUrl, UrlError, parse_url
+
+TargetKind = Literal["content", "account", "link"]
+
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"))
+_HANDLE_RESERVED = {
+    "x": {"home", "explore", "search", "hashtag", "i", "settings", "notifications", "messages", "intent",
+          "share", "compose", "login", "signup", "tos", "privacy", "about"},
+    "instagram": {"p", "reel", "reels", "tv", "stories", "explore", "accounts", "direct", "about"},
+    "facebook": {"watch", "reel", "groups", "photo", "photo.php", "permalink.php", "story.php",
+                 "profile.php", "share", "events", "marketplace", "gaming", "help", "login", "pages", "hashtag"},
+    "tiktok": {"t", "tag", "music", "discover", "search", "foryou", "explore", "embed", "video", "live"},
+    "telegram": {"s", "c", "joinchat", "addstickers", "share", "proxy", "iv", "login"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a report is about. ``key`` is the identity used for ``case_id``: two reports are one
+    case exactly when their keys are equal."""
+
+    platform: str
+    url: str | None
+    account: str | None
+    kind: TargetKind
+    key: str
+
+    @property
+    def case_id(self) -> str:
+        return case_id_for(self.key, self.platform)
+
+
+def case_id_for(key: str, platform: str) -> str:
+    """Stable across processes and releases: platform id plus 96 bits of SHA-256 of the key."""
+    return f"{platform}-{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+
+
+def canonical_account(account: str, platform: Platform | None) -> str | None:
+    """A handle without ``@``, NFKC-normalised, zero-width characters removed, lower-cased
+    (handles on every v1 platform are case-insensitive); WhatsApp accounts keep digits only."""
+    text = unicodedata.normalize("NFKC", account).translate(_ZERO_WIDTH).strip()
+    if platform is not None and platform.id == "whatsapp":
+        digits = re.sub(r"\D", "", text)
+        return digits or None
+    text = text.lstrip("@").strip().casefold()
+    return text or None
+
+
+# --- platform rules ------------------------------------------------------------------------
+# Each rule takes the parsed URL (host already a subdomain of the platform, or a short host)
+# and returns (canonical url, account or None, kind, key) or None to fall back to the generic form.
+RuleResult = tuple[ParsedUrl, str | None, TargetKind, str] | None
+
+
+def _profile(p: Platform, u: ParsedUrl, handle: str, path: str) -> RuleResult:
+    lowered = handle.lower()
+    account = lowered.lstrip("@")
+    return u.with_(host=p.canonical_host, path=path.replace(handle, lowered, 1), query=()), account, "account", \
+        f"{p.id}|account|{account}"
+
+
+def _x(p: Platform, u: ParsedUrl) -> RuleResult:
+    seg = u.segments
+    if len(seg) >= 3 and seg[1] == "status" and seg[2].isdigit():
+        handle = seg[0].lower()
+        path = f"/{handle}/status/{seg[2]}" if handle != "i" else f"/i/status/{seg[2]}"
+        return u.with_(host=p.canonical_host, path=path, query=()), (None if handle == "i" else handle), \
+            "content", f"x|status|{seg[2]}"
+    if len(seg) >= 4 and seg[:3] == ["i", "web", "status"] and seg[3].isdigit():
+        return u.with_(host=p.canonical_host, path=f"/i/status/{seg[3]}", query=()), None, "content", \
+            f"x|status|{seg[3]}"
+    if len(seg) == 1 and seg[0].lower() not in _HANDLE_RESERVED["x"]:
+        return _profile(p, u, seg[0], f"/{seg[0]}")
+    return None
+
+
+def _youtube(p: Platform, u: ParsedUrl) -> RuleResult:
+    seg = u.segments
+    video = None
+    if u.host == "youtu.be" and seg:
+        video = seg[0]
+    elif seg and seg[0] == "watch":
+        video = u.param("v")
+    elif len(seg) >= 2 and seg[0] in ("shorts", "embed", "live", "v", "e"):
+        video = seg[1]
+    if video and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", video):
+        return u.with_(host=p.canonical_host, path="/watch", query=(("v", video),)), None, "content", \
+            f"youtube|video|{video}"
+    if seg and seg[0].startswith("@"):
+        return _profile(p, u, seg[0], f"/{seg[0]}")
+    if len(seg) >= 2 and seg[0] in ("c", "user"):
+        return _profile(p, u, seg[1], f"/{seg[0]}/{seg[1]}")
+    if len(seg) >= 2 and seg[0] == "channel":
+        return u.with_(host=p.canonical_host, path=f"/channel/{seg[1]}", query=()), seg[1], "account", \
+            f"youtube|channel|{seg[1]}"
+    if seg and seg[0] == "playlist" and u.param("list"):
+        lst = u.param("list") or ""
+        return u.with_(host=p.canonical_host, query=(("list", lst),)), None, "content", f"youtube|playlist|{lst}"
+    return None
+
+
+def _instagram(p: Platform, u: ParsedUrl) -> RuleResult:
+    seg = u.segments
+    if len(seg) >= 3 and seg[1] in ("p", "reel", "reels", "tv"):
+        seg = seg[1:]  # /<user>/p/<code>
+    if len(seg) >= 2 and seg[0] in ("p", "reel", "reels", "tv"):
+        code = seg[1]
+        return u.with_(host=p.canonical_host, path=f"/p/{code}", query=()), None, "content", \
+            f"instagram|media|{code}"
+    if len(seg) == 1 and seg[0].lower() not in _HANDLE_RESERVED["instagram"]:
+        return _profile(p, u, seg[0], f"/{seg[0]}")
+    return None
+
+
+_FB_KEEP = ("v", "story_fbid", "id", "fbid", "set", "multi_permalinks", "comment_id")
+
+
+def _facebook(p: Platform, u: ParsedUrl) -> RuleResult:
+    if u.host in p.short_hosts:
+        return None
+    seg = u.segments
+    query = tuple((k, v) for k, v in u.query if k in _FB_KEEP)
+    if seg and seg[0].lower() == "profile.php" and u.param("id"):
+        ident = u.param("id") or ""
+        return u.with_(host=p.canonical_host, path="/profile.php", query=(("id", ident),)), ident, "account", \
+            f"facebook|account|{ident}"
+    if len(seg) == 1 and seg[0].lower() not in _HANDLE_RESERVED["facebook"] and not query:
+        return _profile(p, u, seg[0], f"/{seg[0]}")
+    if seg and seg[0].lower() not in _HANDLE_RESERVED["facebook"]:
+        # /<page>/posts/<id>, /<page>/videos/<id>: page names are case-insensitive, ids are digits
+        seg = [seg[0].lower(), *seg[1:]]
+    path = "/" + "/".join(seg) if seg else "/"
+    canon = u.with_(host=p.canonical_host, path=path, query=query)
+    return canon, (seg[0] if len(seg) >= 2 and seg[0] not in _HANDLE_RESERVED["facebook"] else None), \
+        "content", f"facebook|{canon.unparse()}"
+
+
+def _whatsapp(p: Platform, u: ParsedUrl) -> RuleResult:
+    seg = u.segments
+    phone = None
+    if u.host == "wa.me" and seg and seg[0].lstrip("+").isdigit():
+        phone = seg[0].lstrip("+")
+    elif seg and seg[0] == "send" and u.param("phone"):
+        phone = re.sub(r"\D", "", u.param("phone") or "")
+    if phone:
+        return u.with_(host="wa.me", path=f"/{phone}", query=()), phone, "account", f"whatsapp|account|{phone}"
+    if u.host == "chat.whatsapp.com" and seg:
+        return u.with_(query=()), None, "content", f"whatsapp|group|{seg[0]}"
+    if len(seg) >= 2 and seg[0] == "channel":
+        return u.with_(host="www.whatsapp.com", path=f"/channel/{seg[1]}", query=()), None, "content", \
+            f"whatsapp|channel|{seg[1]}"
+    return None
+
+
+def _tiktok(p: Platform, u: ParsedUrl) -> RuleResult:
+    seg = u.segments
+    if u.host in p.short_hosts or (seg and seg[0] == "t"):
+        return u.with_(query=()), None, "link", f"tiktok|link|{u.host}{u.path}"
+    if len(seg) >= 3 and seg[0].startswith("@") and seg[1] in ("video", "photo") and seg[2].isdigit():
+        handle = seg[0].lower()
+        return u.with_(host=p.canonical_host, path=f"/{handle}/{seg[1]}/{seg[2]}", query=()), handle[1:], \
+            "content", f"tiktok|{seg[1]}|{seg[2]}"
+    if len(seg) == 1 and seg[0].startswith("@"):
+        return _profile(p, u, seg[0], f"/{seg[0]}")
+    return None
+
+
+def _telegram(p: Platform, u: ParsedUrl) -> RuleResult:
+    seg = u.segments
+    if seg and seg[0] == "s":
+        seg = seg[1:]
+    if not seg:
+        return None
+    if seg[0] in ("joinchat",) or seg[0].startswith("+"):
+        return u.with_(host=p.canonical_host, query=()), None, "content", f"telegram|invite|{'/'.join(seg)}"
+    if seg[0] == "c" and len(seg) >= 2:
+        path = "/" + "/".join(seg[:3])
+        return u.with_(host=p.canonical_host, path=path, query=()), None, "content", f"telegram|{path}"
+    if seg[0].lower() in _HANDLE_RESERVED["telegram"]:
+        return None
+    channel = seg[0].lower()
+    if len(seg) >= 2 and seg[1].isdigit():
+        return u.with_(host=p.canonical_host, path=f"/{channel}/{seg[1]}", query=()), channel, "content", \
+            f"telegram|post|{channel}/{seg[1]}"
+    return u.with_(host=p.canonical_host, path=f"/{channel}", query=()), channel, "account", \
+        f"telegram|account|{channel}"
+
+
+RULES: dict[str, Callable[[Platform, ParsedUrl], RuleResult]] = {
+    "x": _x,
+    "youtube": _youtube,
+    "instagram": _instagram,
+    "facebook": _facebook,
+    "whatsapp": _whatsapp,
+    "tiktok": _tiktok,
+    "telegram": _telegram,
+}
+
+
+def _generic(platform_id: str, canonical_host: str | None, u: ParsedUrl) -> tuple[str, str]:
+    canon = u.with_(host=canonical_host) if canonical_host else u
+    url = canon.unparse()
+    return url, f"{platform_id}|url|{url}"
+
+
+def target_from_url(url: str, registry: PlatformRegistry, account: str | None = None) -> Target:
+    """Resolve a URL (raises UrlError when it has no usable host)."""
+    parsed = parse_url(url)
+    platform = registry.for_host(parsed.host) if parsed.ascii_host and parsed.port is None else None
+    if platform is None:
+        canon, key = _generic(UNKNOWN, None, parsed)
+        return Target(UNKNOWN, canon, account, "content", key)
+    given_account = canonical_account(account, platform) if account else None
+    rule = RULES.get(platform.id)
+    result = rule(platform, parsed) if rule else None
+    if result is not None:
+        canon_url, url_account, kind, key = result
+        return Target(platform.id, canon_url.unparse(), url_account or given_account, kind, key)
+    short = parsed.host in platform.short_hosts
+    canonical_host = None if short else platform.canonical_host
+    if platform.case_insensitive_paths and not short and rule is None:
+        parsed = parsed.with_(path=parsed.path.lower())
+    canon, key = _generic(platform.id, canonical_host, parsed)
+    return Target(platform.id, canon, given_account, "link" if short else "content", key)
+
+
+def resolve_target(
+    url: str | None, platform_hint: str | None, account: str | None, registry: PlatformRegistry
+) -> Target:
+    """The target of a report: its URL decides when it has one; otherwise the platform hint with
+    the account. An unknown platform hint gives an ``unknown`` (review) target."""
+    if url is not None:
+        return target_from_url(url, registry, account)
+    if account is None or platform_hint is None:
+        raise UrlError("a report needs url, or platform with account")
+    platform = registry.get(platform_hint)
+    canon = canonical_account(account, platform)
+    if canon is None:
+        raise UrlError("account is empty after normalisation")
+    pid = platform.id if platform is not None else UNKNOWN
+    key = f"{pid}|account|{canon}" if platform is not None else f"{UNKNOWN}|account|{platform_hint}|{canon}"
+    return Target(pid, None, canon, "account", key)
+
+
+__all__ = ["Target", "UrlError", "canonical_account", "case_id_for", "resolve_target", "target_from_url"]

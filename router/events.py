@@ -1,0 +1,116 @@
+"""Building the router's output records (contracts.md) as JSON bytes with CloudEvents headers.
+
+The dicts here have exactly the fields of the ``schemas`` models, which forbid anything else;
+tests/agents/test_events.py validates every builder's output against its model, so an output can
+no more carry a reporter or a signal value than the model can. Built with orjson rather than
+through pydantic because this is the hot path (a receipt per input record).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from router.core.cases import Case, breach_id
+from router.core.enrich import Enriched
+from router.output import Headers
+
+_JSON = b"application/json"
+
+
+def rfc3339(ts: float) -> str:
+    """UTC, millisecond precision, ``Z`` offset."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def ce_headers(schema: str, event_id: str, source: str, ts: float) -> Headers:
+    """CloudEvents 1.0 binary-mode headers (the value stays the plain JSON object)."""
+    return (
+        ("ce_specversion", b"1.0"),
+        ("ce_id", event_id.encode()),
+        ("ce_type", schema.encode()),
+        ("ce_source", source.encode()),
+        ("ce_time", rfc3339(ts).encode()),
+        ("content-type", _JSON),
+    )
+
+
+def routed(case: Case) -> dict[str, Any]:
+    return {
+        "schema": "report.routed/v1",
+        "case_id": case.case_id,
+        "platform": case.platform,
+        "target": {"url": case.url, "account": case.account},
+        "report_ids": list(case.report_ids),
+        "groups": list(case.groups),
+        "origins": list(case.origins),
+        "mirror_of": case.mirror_of,
+        "priority": case.priority,
+        "requested_actions": list(case.requested_actions),
+        "legal_basis": list(case.legal_basis),
+        "routed_at": rfc3339(case.routed_at),
+        "ack_due_at": rfc3339(case.ack_due),
+        "action_due_at": rfc3339(case.action_due),
+    }
+
+
+def receipt(report_id: str | None, outcome: str, case_id: str | None, topic: str | None, at: float,
+            reason: str | None = None) -> dict[str, Any]:
+    return {
+        "schema": "report.receipt/v1",
+        "report_id": report_id,
+        "outcome": outcome,
+        "case_id": case_id,
+        "topic": topic,
+        "reason": reason,
+        "at": rfc3339(at),
+    }
+
+
+def deadletter(*, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+               kind: str, detail: list[str], at: float) -> dict[str, Any]:
+    try:
+        key_text = key.decode() if key is not None else None
+    except UnicodeDecodeError:
+        key_text = None
+    return {
+        "schema": "report.deadletter/v1",
+        "received_at": rfc3339(at),
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "key": key_text,
+        "key_b64": base64.b64encode(key).decode() if key is not None else None,
+        "value_b64": base64.b64encode(value or b"").decode(),
+        "error": {"kind": kind, "detail": detail},
+    }
+
+
+def breach(case: Case, stage: str, due: float, now: float) -> dict[str, Any]:
+    return {
+        "schema": "sla.breach/v1",
+        "breach_id": breach_id(case.case_id, stage),  # type: ignore[arg-type]
+        "case_id": case.case_id,
+        "platform": case.platform,
+        "stage": stage,
+        "due_at": rfc3339(due),
+        "detected_at": rfc3339(now),
+        "overdue_s": round(max(0.0, now - due), 3),
+        "priority": case.priority,
+        "groups": case.group_ids,
+    }
+
+
+def internal_report(enriched: Enriched, received_at: float) -> bytes:
+    """The internal record on the cases topic (repartitioned by case id). No personal data."""
+    data = enriched.to_dict()
+    data["v"] = 1
+    data["received_at"] = received_at
+    return orjson.dumps(data)
+
+
+def dumps(value: dict[str, Any]) -> bytes:
+    return orjson.dumps(value)

@@ -1,0 +1,192 @@
+"""The two lane processors: intake (reports.submitted) and cases (the internal cases topic and
+platform.responses). Each takes a batch of raw messages and returns an Outbox; neither awaits.
+
+Intake: raw bytes -> limits, UTF-8, JSON, contract -> enrichment -> the case partition. When this
+worker holds that partition the case step runs here at once; otherwise the enriched report goes
+to the internal cases topic, keyed and partitioned by case id, for the worker that holds it.
+A rejected record goes to the dead-letter topic with its exact bytes and gets a ``rejected``
+receipt; an unexpected error in enrichment does the same (kind ``processing``), so one bad record
+never stops the lane.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+import structlog
+
+from router.casework import CaseWork, WorkerCounters
+from router.core.enrich import Enriched, Enricher
+from router.core.urls import UrlError
+from router.decode import Rejection, decode_report, decode_response
+from router.events import ce_headers, deadletter, dumps, internal_report, receipt
+from router.output import Outbox, partition_for_key
+
+log = structlog.get_logger("router.records")
+errlog = structlog.get_logger("router.errors")
+
+
+def _safe_traceback(exc: BaseException) -> str:
+    """The traceback's frames (file, line, function) without locals or the exception message,
+    which could quote input values."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return " | ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in frames[-8:])
+
+
+class Intake:
+    def __init__(self, *, enricher: Enricher, casework: CaseWork, counters: WorkerCounters, receipts_topic: str,
+                 deadletter_topic: str, cases_topic: str, partitions: int, holds: Callable[[int], bool],
+                 max_bytes: int, source: str, clock: Callable[[], float], log_records: bool = True) -> None:
+        self.enricher = enricher
+        self.casework = casework
+        self.counters = counters
+        self.receipts_topic = receipts_topic
+        self.deadletter_topic = deadletter_topic
+        self.cases_topic = cases_topic
+        self.partitions = partitions
+        self.holds = holds
+        self.max_bytes = max_bytes
+        self.source = source
+        self.clock = clock
+        self.log_records = log_records
+
+    def process(self, messages: Sequence[Any]) -> Outbox:
+        out = Outbox()
+        now = self.clock()
+        for message in messages:
+            self.one(message, now, out)
+        self.casework.flush_stats(out)
+        return out
+
+    def one(self, message: Any, now: float, out: Outbox) -> None:
+        self.counters.received += 1
+        try:
+            report = decode_report(message.value, self.max_bytes)
+            try:
+                item = self.enricher.enrich(report)
+            except UrlError as exc:
+                raise Rejection("validation", [f"url: {exc}"], report.report_id) from None
+            except Exception as exc:  # a crafted record must not stop the worker
+                errlog.error("enrichment.failed", topic=message.topic, partition=message.partition,
+                             offset=message.offset, error=type(exc).__name__, where=_safe_traceback(exc))
+                raise Rejection("processing", ["enrichment failed on this record (see the worker log)"],
+                                report.report_id) from None
+        except Rejection as rejection:
+            self.reject(message, rejection, now, out)
+            return
+        partition = partition_for_key(item.case_id.encode(), self.partitions)
+        if self.holds(partition):
+            outcome, topic = self.casework.report(item, partition, now, out)
+            if self.log_records:
+                log.info("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
+                         platform=item.platform, partition=message.partition, offset=message.offset)
+        else:
+            out.emit(self.cases_topic, item.case_id.encode(), internal_report(item, now), partition=partition)
+            if self.log_records:
+                log.info("record", report_id=item.report_id, case_id=item.case_id, outcome="forwarded",
+                         platform=item.platform, partition=message.partition, offset=message.offset)
+
+    def reject(self, message: Any, rejection: Rejection, now: float, out: Outbox) -> None:
+        counters = self.counters
+        counters.rejected += 1
+        setattr(counters, f"rejected_{rejection.kind}", getattr(counters, f"rejected_{rejection.kind}") + 1)
+        where = f"{message.topic}:{message.partition}:{message.offset}"
+        out.emit(self.deadletter_topic, message.key, dumps(deadletter(
+            topic=message.topic, partition=message.partition, offset=message.offset, key=message.key,
+            value=message.value, kind=rejection.kind, detail=rejection.detail, at=now)),
+            ce_headers("report.deadletter/v1", f"dlq:{where}", self.source, now))
+        key = rejection.report_id or where
+        out.emit(self.receipts_topic, key.encode(),
+                 dumps(receipt(rejection.report_id, "rejected", None, self.deadletter_topic, now, rejection.reason)),
+                 ce_headers("report.receipt/v1", f"receipt:{key}:rejected", self.source, now))
+        if self.log_records:
+            log.info("record", report_id=rejection.report_id, outcome="rejected", kind=rejection.kind,
+                     reason=rejection.reason, partition=message.partition, offset=message.offset)
+
+
+def _internal_report_id(value: bytes | None) -> str | None:
+    try:
+        data = orjson.loads(value or b"")
+    except orjson.JSONDecodeError:
+        return None
+    report_id = data.get("report_id") if isinstance(data, dict) else None
+    return report_id if isinstance(report_id, str) and len(report_id) <= 128 else None
+
+
+class CaseLane:
+    """Processes the internal cases topic and platform.responses (co-partitioned with the table)."""
+
+    def __init__(self, *, casework: CaseWork, counters: WorkerCounters, cases_topic: str, responses_topic: str,
+                 deadletter_topic: str, receipts_topic: str, max_bytes: int, source: str,
+                 clock: Callable[[], float], log_records: bool = True) -> None:
+        self.casework = casework
+        self.receipts_topic = receipts_topic
+        self.counters = counters
+        self.cases_topic = cases_topic
+        self.responses_topic = responses_topic
+        self.deadletter_topic = deadletter_topic
+        self.max_bytes = max_bytes
+        self.source = source
+        self.clock = clock
+        self.log_records = log_records
+
+    def process(self, messages: Sequence[Any]) -> Outbox:
+        out = Outbox()
+        now = self.clock()
+        for message in messages:
+            try:
+                if message.topic == self.cases_topic:
+                    self._report(message, now, out)
+                else:
+                    self._response(message, now, out)
+            except Rejection as rejection:
+                self._deadletter(message, rejection, now, out)
+            except Exception as exc:
+                errlog.error("case_step.failed", topic=message.topic, partition=message.partition,
+                             offset=message.offset, error=type(exc).__name__, where=_safe_traceback(exc))
+                self._deadletter(message, Rejection("processing", ["processing failed (see the worker log)"]), now, out)
+        self.casework.flush_stats(out)
+        return out
+
+    def _report(self, message: Any, now: float, out: Outbox) -> None:
+        try:
+            item = Enriched.from_dict(orjson.loads(message.value))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise Rejection("decode", ["internal cases record is malformed"]) from None
+        outcome, topic = self.casework.report(item, message.partition, now, out)
+        if self.log_records:
+            log.info("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
+                     platform=item.platform, partition=message.partition, offset=message.offset)
+
+    def _response(self, message: Any, now: float, out: Outbox) -> None:
+        try:
+            response = decode_response(message.value, self.max_bytes)
+        except Rejection:
+            self.counters.responses_invalid += 1
+            raise
+        what = self.casework.response(
+            response.case_id, response.platform, response.status, response.at.timestamp(), response.reference,
+            response.account, message.partition, now, out)
+        if self.log_records:
+            log.info("response", case_id=response.case_id, platform=response.platform, status=response.status,
+                     outcome=what, partition=message.partition, offset=message.offset)
+
+    def _deadletter(self, message: Any, rejection: Rejection, now: float, out: Outbox) -> None:
+        where = f"{message.topic}:{message.partition}:{message.offset}"
+        if message.topic == self.cases_topic:
+            # the report came through intake: it still gets its one receipt
+            report_id = _internal_report_id(message.value)
+            key = report_id or where
+            out.emit(self.receipts_topic, key.encode(),
+                     dumps(receipt(report_id, "rejected", None, self.deadletter_topic, now, rejection.reason)),
+                     ce_headers("report.receipt/v1", f"receipt:{key}:rejected", self.source, now))
+        out.emit(self.deadletter_topic, message.key, dumps(deadletter(
+            topic=message.topic, partition=message.partition, offset=message.offset, key=message.key,
+            value=message.value, kind=rejection.kind, detail=rejection.detail, at=now)),
+            ce_headers("report.deadletter/v1", f"dlq:{where}", self.source, now))
+        if self.log_records:
+            log.info("record", outcome="rejected", topic=message.topic, kind=rejection.kind,
+                     reason=rejection.reason, partition=message.partition, offset=message.offset)

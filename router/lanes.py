@@ -1,0 +1,254 @@
+"""Batch lanes: Faust keeps the consumer group, offsets and commits; the router takes the records
+of its busy topics in batches instead of one ``Event`` at a time.
+
+Why: a plain Faust agent spends most of its time in per-event machinery (an Event object, a
+task in ``wait_first`` and a stream step per record) and moves about 3,000 records/s here, where
+the same work in batches runs at the speed of the raw client. ``LaneConsumer`` replaces only
+Faust's drain loop: records of lane topics are appended to their ``Lane`` in bulk and tracked as
+unacknowledged (so Faust's rebalance and shutdown wait for them); records of every other topic
+(table changelogs during recovery, Faust's own topics) still go to Faust's conductor unchanged.
+
+Delivery: a lane's runner acknowledges a record only after everything it produced is stored by
+the broker (``Outbox`` phases), in order, so a commit never passes an unfinished record
+(at-least-once). Offsets are committed by Faust's commit timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+log = structlog.get_logger("router.lanes")
+
+
+class Lane:
+    """A bounded buffer of raw messages of some topics, drained in batches by one runner."""
+
+    def __init__(self, name: str, topics: Iterable[str], maxsize: int = 20_000) -> None:
+        self.name = name
+        self.topics = frozenset(topics)
+        self.maxsize = maxsize
+        self._buf: list[Any] = []
+        self._ready = asyncio.Event()
+        self._space = asyncio.Event()
+        self._space.set()
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    async def put_many(self, messages: Sequence[Any]) -> None:
+        """Called by the consumer's drain loop; blocks (and so stops fetching) while full."""
+        while len(self._buf) >= self.maxsize:
+            self._space.clear()
+            await self._space.wait()
+        self._buf.extend(messages)
+        self._ready.set()
+
+    async def take(self, limit: int) -> list[Any]:
+        """The next batch: everything buffered up to ``limit``; waits while empty."""
+        while not self._buf:
+            self._ready.clear()
+            await self._ready.wait()
+        batch = self._buf[:limit]
+        del self._buf[:limit]
+        if len(self._buf) < self.maxsize:
+            self._space.set()
+        return batch
+
+    def discard(self, partitions: set[TP]) -> list[Any]:
+        """Remove buffered messages of revoked partitions (they will be redelivered)."""
+        kept, dropped = [], []
+        for message in self._buf:
+            (dropped if message.tp in partitions else kept).append(message)
+        self._buf = kept
+        self._space.set()
+        return dropped
+
+
+class LaneConsumer(faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer with a batch drain loop for lane topics (see module docstring)
+    and, where the broker reports wrong end offsets, verified highwaters for table recovery."""
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - exercised end to end
+        lanes: dict[str, Lane] = self.app.router_lanes  # type: ignore[attr-defined]
+        getmany = self.getmany
+        callback = self.callback
+        consumer_should_stop = self._stopped.is_set
+        fetcher_should_stop = fetcher._stopped.is_set
+        read_offset = self._read_offset
+        unacked = self._unacked_messages
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                pending: dict[Lane, list[Any]] = {}
+                async for tp, message in getmany(timeout=1.0):
+                    offset = message.offset
+                    r_offset = read_offset[tp]
+                    if r_offset is not None and offset < r_offset:
+                        continue  # already seen (a seek back after rebalance)
+                    if r_offset is not None and offset - r_offset > 1 and acks_enabled_for(message.topic):
+                        # records skipped by the broker (compaction, control records): let the
+                        # commit advance over the gap
+                        await self._add_gap(tp, r_offset + 1, offset)
+                    lane = lanes.get(tp.topic)
+                    if lane is None:
+                        await self.wait_first(callback(message), self.suspend_flow.wait())
+                    else:
+                        message.refcount += 1
+                        unacked.add(message)
+                        batch = pending.get(lane)
+                        if batch is None:
+                            pending[lane] = [message]
+                        else:
+                            batch.append(message)
+                    read_offset[tp] = offset
+                for lane, messages in pending.items():
+                    await lane.put_many(messages)
+                await asyncio.sleep(0)
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                return
+            raise
+
+    async def highwaters(self, *partitions: TP) -> Any:
+        highwaters = dict(await super().highwaters(*partitions))
+        if getattr(self.app, "router_fix_end_offsets", False):
+            highwaters = await verified_end_offsets(self.app.router_client_kwargs, highwaters)  # type: ignore[attr-defined]
+        return highwaters
+
+
+async def verified_end_offsets(client_kwargs: dict[str, Any], reported: dict[TP, int | None]) -> dict[TP, int | None]:
+    """End offsets read from the records themselves, never lower than reported.
+
+    The embedded broker answers ListOffsets("latest") with the first offset of the last batch + 1,
+    so Faust's recovery stopped short of the last records of every multi-record batch. Reading
+    from the reported end to the true end costs one fetch per changelog partition at recovery,
+    nothing while processing; on Apache Kafka it confirms the reported offsets.
+    """
+    todo = {tp: hw for tp, hw in reported.items() if hw}
+    if not todo:
+        return dict(reported)
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, group_id=None, **client_kwargs)
+    await consumer.start()
+    result = dict(reported)
+    try:
+        tps = [TopicPartition(tp.topic, tp.partition) for tp in todo]
+        consumer.assign(tps)
+        for tp, hw in todo.items():
+            consumer.seek(TopicPartition(tp.topic, tp.partition), max(hw - 1, 0))
+        remaining = set(tps)
+        while remaining:
+            records = await consumer.getmany(*remaining, timeout_ms=500)
+            if not records:
+                break
+            for ktp, messages in records.items():
+                if messages:
+                    tp = TP(ktp.topic, ktp.partition)
+                    result[tp] = max(result[tp] or 0, messages[-1].offset + 1)
+                else:
+                    remaining.discard(ktp)
+        for tp in todo:
+            if result[tp] != reported[tp]:
+                log.info("recovery.end_offset_corrected", topic=tp.topic, partition=tp.partition,
+                         reported=reported[tp], actual=result[tp])
+    finally:
+        await consumer.stop()
+    return result
+
+
+class LaneTransport(faust_aiokafka.Transport):
+    Consumer = LaneConsumer
+
+
+Handler = Callable[[list[Any]], Any]  # returns an Outbox
+
+
+class LaneRunner:
+    """Runs one lane: take a batch, hand it to the processor (synchronous: decode, decide,
+    fill an Outbox), publish the outbox's first phase, and pass it on to the acknowledger, which
+    publishes the second phase once the first is stored and then acknowledges the records.
+
+    Several batches can be in flight; acknowledgements stay in order.
+    """
+
+    def __init__(self, lane: Lane, process: Handler, publisher: Any, ack: Callable[[Any], None],
+                 batch_max: int, max_in_flight: int = 8,
+                 on_batch: Callable[[int], None] | None = None) -> None:
+        self.lane = lane
+        self._process = process
+        self._publisher = publisher
+        self._ack = ack
+        self._batch_max = batch_max
+        self._queue: asyncio.Queue[tuple[list[Any], Any, list[Any]]] = asyncio.Queue(max_in_flight)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._in_flight = 0
+        self._on_batch = on_batch
+
+    async def run(self) -> None:
+        await asyncio.gather(self._take_loop(), self._ack_loop())
+
+    async def _take_loop(self) -> None:
+        while True:
+            batch = await self.lane.take(self._batch_max)
+            self._in_flight += 1
+            self._idle.clear()
+            outbox = self._process(batch)
+            futures = await self._publisher.publish(outbox.first) if outbox.first else []
+            await self._queue.put((batch, outbox, futures))
+
+    async def _ack_loop(self) -> None:
+        while True:
+            entries = [await self._queue.get()]
+            while not self._queue.empty():
+                entries.append(self._queue.get_nowait())
+            for _, outbox, futures in entries:
+                await self._settle(futures, outbox.first, "events")
+            then = [r for _, outbox, _ in entries for r in outbox.then]
+            if then:
+                await self._publisher.publish_and_wait(then, what="state")
+            for batch, _, _ in entries:
+                for message in batch:
+                    self._ack(message)
+                if self._on_batch is not None:
+                    self._on_batch(len(batch))
+            self._in_flight -= len(entries)
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _settle(self, futures: list[Any], records: list[Any], what: str) -> None:
+        try:
+            await asyncio.gather(*futures)
+        except Exception as exc:  # the broker refused or timed out: send again until stored
+            log.warning("publish.retry", what=what, error=type(exc).__name__, records=len(records))
+            await self._publisher.publish_and_wait(records, what=what)
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until every taken batch is acknowledged (used before partitions are revoked)."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+
+async def run_forever(coro_factory: Callable[[], Awaitable[None]], name: str) -> None:
+    """Run a lane loop; an unexpected error is logged and crashes the worker (it must not die
+    silently while the consumer keeps fetching)."""
+    try:
+        await coro_factory()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("lane.crashed", lane=name)
+        raise

@@ -1,0 +1,125 @@
+"""Logging: structlog, one JSON object per line when not on a terminal, readable on a terminal.
+
+Guarantees (style.md and the security issue):
+- personal data never reaches a log in clear: values under personal keys (phone, ip, reporter,
+  contact, email, name, signals) are replaced by a keyed hash (HMAC-SHA256 with
+  ``ROUTER_LOG_HMAC_KEY``; a random per-process key when unset), which still lets an
+  investigator correlate lines without revealing the value;
+- tracebacks are rendered without local variables;
+- control characters in strings are escaped (no log injection on a terminal);
+- Faust's, aiokafka's and mode's own logs go through the same chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import logging.config
+import os
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import orjson
+import structlog
+
+PERSONAL_KEYS = frozenset({"phone", "ip", "reporter", "contact", "email", "name", "signals", "reporter_id"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def keyed_hash(key: bytes, value: object) -> str:
+    digest = hmac.new(key, repr(value).encode(), hashlib.sha256).hexdigest()[:16]
+    return f"hmac:{digest}"
+
+
+class Redactor:
+    """structlog processor: personal values become keyed hashes, nested mappings included."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _clean(self, value: Any, depth: int = 0) -> Any:
+        if isinstance(value, Mapping) and depth < 4:
+            return {k: (keyed_hash(self._key, v) if k in PERSONAL_KEYS and v is not None else self._clean(v, depth + 1))
+                    for k, v in value.items()}
+        return value
+
+    def __call__(self, _: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for k in list(event):
+            v = event[k]
+            if k in PERSONAL_KEYS and v is not None:
+                event[k] = keyed_hash(self._key, v)
+            elif isinstance(v, Mapping):
+                event[k] = self._clean(v)
+        return event
+
+
+def escape_controls(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for k, v in event.items():
+        if isinstance(v, str) and _CONTROL.search(v):
+            event[k] = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", v)
+    return event
+
+
+def _orjson_dumps(value: Any, **_: Any) -> bytes:
+    return orjson.dumps(value, default=str)
+
+
+def _shared(key: bytes) -> list[Any]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        Redactor(key),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
+        escape_controls,
+    ]
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto", hmac_key: str | None = None) -> dict[str, Any]:
+    """Configure structlog and the standard library; returns the ``logging`` dictConfig used,
+    so a Faust worker can be given the same configuration."""
+    key = hmac_key.encode() if hmac_key else os.urandom(32)
+    json_out = fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
+    shared = _shared(key)
+    renderer: Any = (structlog.processors.JSONRenderer(serializer=_orjson_dumps) if json_out
+                     else structlog.dev.ConsoleRenderer(colors=False))
+    numeric = logging.getLevelName(level)
+    if json_out:
+        structlog.configure(
+            processors=[*shared, renderer],
+            wrapper_class=structlog.make_filtering_bound_logger(numeric),
+            logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer),
+            cache_logger_on_first_use=True,
+        )
+    else:
+        structlog.configure(
+            processors=[*shared, renderer],
+            wrapper_class=structlog.make_filtering_bound_logger(numeric),
+            logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+            cache_logger_on_first_use=True,
+        )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.JSONRenderer(serializer=lambda v, **kw: _orjson_dumps(v).decode())
+                    if json_out else structlog.dev.ConsoleRenderer(colors=False)],
+    )
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"structlog": {"()": lambda: formatter}},
+        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "structlog", "stream": sys.stdout}},
+        "root": {"handlers": ["default"], "level": level},
+        "loggers": {
+            # chatty below WARNING and never useful to operators
+            "aiokafka": {"level": "WARNING"},
+            "faust.transport.drivers.aiokafka": {"level": "WARNING"},
+            "mode": {"level": "WARNING" if level != "DEBUG" else level},
+        },
+    }
+    logging.config.dictConfig(config)
+    return config

@@ -1,0 +1,188 @@
+"""The operator's figures, from one snapshot: the ``router.metrics/v1`` records, Prometheus text
+and the dashboard all read ``snapshot()``, so they agree.
+
+Metric names are a closed set (``METRICS``, with each one's kind); labels are low-cardinality:
+``platform`` (the configured platforms and ``unknown``), ``stage`` (ack, action), ``outcome``,
+``kind``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from router.core.stats import PartitionStats, merge_partitions
+
+#: name -> (kind, help). The only metric names the router exports.
+METRICS: dict[str, tuple[str, str]] = {
+    "router_reports_received_total": ("counter", "Input records read by this worker process"),
+    "router_reports_rejected_total": ("counter", "Input records dead-lettered, by kind"),
+    "router_reports_duplicate_total": ("counter", "Re-sent reports already in their case"),
+    "router_routed_total": ("counter", "Cases routed (opened), by platform; partitions held"),
+    "router_attached_total": ("counter", "Reports attached to open cases, by platform"),
+    "router_acknowledged_total": ("counter", "Cases acknowledged by the platform"),
+    "router_actioned_total": ("counter", "Cases actioned (removed, restricted or rejected)"),
+    "router_in_time_total": ("counter", "Cases acknowledged / actioned before their deadline, by stage"),
+    "router_breaches_total": ("counter", "SLA breaches raised, by platform and stage"),
+    "router_open_cases": ("gauge", "Open cases, by platform"),
+    "router_time_to_seconds": ("gauge", "Time to acknowledge / act, percentiles, by platform and stage"),
+    "router_responses_total": ("counter", "Platform responses, by outcome"),
+    "router_ready": ("gauge", "1 when partitions are assigned and tables recovered"),
+    "router_broker_up": ("gauge", "1 when the broker answers"),
+    "router_held_partitions": ("gauge", "Case partitions held by this worker"),
+    "router_pending_deadlines": ("gauge", "Entries in the SLA deadline index"),
+    "router_uptime_seconds": ("gauge", "Seconds since this worker started"),
+}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    at: float
+    worker_id: str
+    partitions: list[int]
+    platforms: list[str]
+    stats: PartitionStats
+    worker: dict[str, int]
+    routed_by_platform: dict[str, int]
+    ready: bool
+    broker_up: bool
+    pending_deadlines: int
+    uptime_s: float
+
+
+def snapshot(runtime: Any) -> Snapshot:
+    held = sorted(runtime.held)
+    stats = merge_partitions(runtime.casework.partition_stats(p) for p in held)
+    platforms = [*runtime.config.registry.ids, "unknown"]
+    return Snapshot(
+        at=time.time(),
+        worker_id=runtime.settings.worker_id,
+        partitions=held,
+        platforms=platforms,
+        stats=stats,
+        worker=runtime.counters.as_dict(),
+        routed_by_platform=dict(runtime.counters.routed_by_platform),
+        ready=runtime.ready,
+        broker_up=runtime.broker_up,
+        pending_deadlines=len(runtime.index),
+        uptime_s=time.time() - runtime.started_at,
+    )
+
+
+def _line(name: str, value: float, **labels: str) -> str:
+    if labels:
+        inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        return f"{name}{{{inner}}} {value:g}"
+    return f"{name} {value:g}"
+
+
+def prometheus(snap: Snapshot) -> str:
+    out: list[str] = []
+
+    def family(name: str, lines: list[str]) -> None:
+        kind, text = METRICS[name]
+        out.append(f"# HELP {name} {text}")
+        out.append(f"# TYPE {name} {kind}")
+        out.extend(lines)
+
+    w = snap.worker
+    family("router_reports_received_total", [_line("router_reports_received_total", w["received"])])
+    family("router_reports_rejected_total", [
+        _line("router_reports_rejected_total", w[f"rejected_{k}"], kind=k)
+        for k in ("decode", "validation", "processing")
+    ])
+    family("router_reports_duplicate_total", [_line("router_reports_duplicate_total", w["duplicates"])])
+    per = {p: snap.stats.platforms.get(p) for p in snap.platforms}
+
+    def counts(p: str, key: str) -> int:
+        f = per.get(p)
+        return f.counts.get(key, 0) if f is not None else 0
+
+    family("router_routed_total", [_line("router_routed_total", counts(p, "routed"), platform=p)
+                                   for p in snap.platforms])
+    family("router_attached_total", [_line("router_attached_total", counts(p, "attached"), platform=p)
+                                     for p in snap.platforms])
+    family("router_acknowledged_total", [_line("router_acknowledged_total", counts(p, "acknowledged"), platform=p)
+                                         for p in snap.platforms])
+    family("router_actioned_total", [_line("router_actioned_total", counts(p, "actioned"), platform=p)
+                                     for p in snap.platforms])
+    family("router_in_time_total", [
+        _line("router_in_time_total", counts(p, key), platform=p, stage=stage)
+        for p in snap.platforms for stage, key in (("ack", "acknowledged_in_time"), ("action", "actioned_in_time"))
+    ])
+    family("router_breaches_total", [
+        _line("router_breaches_total", counts(p, f"breached_{stage}"), platform=p, stage=stage)
+        for p in snap.platforms for stage in ("ack", "action")
+    ])
+    family("router_open_cases", [_line("router_open_cases", counts(p, "open_cases"), platform=p)
+                                 for p in snap.platforms])
+    lines = []
+    for p in snap.platforms:
+        f = per.get(p)
+        if f is None:
+            continue
+        for stage, hist in (("ack", f.time_to_ack), ("action", f.time_to_action)):
+            for q in (0.5, 0.9, 0.99):
+                value = hist.percentile(q)
+                if value is not None:
+                    lines.append(_line("router_time_to_seconds", value, platform=p, stage=stage, quantile=str(q)))
+    family("router_time_to_seconds", lines)
+    family("router_responses_total", [
+        _line("router_responses_total", w["responses"], outcome="all"),
+        _line("router_responses_total", w["responses_invalid"], outcome="invalid"),
+        _line("router_responses_total", w["responses_unknown_case"], outcome="unknown_case"),
+        _line("router_responses_total", w["responses_out_of_order"], outcome="out_of_order"),
+        _line("router_responses_total", w["responses_after_close"], outcome="after_close"),
+    ])
+    family("router_ready", [_line("router_ready", 1 if snap.ready else 0)])
+    family("router_broker_up", [_line("router_broker_up", 1 if snap.broker_up else 0)])
+    family("router_held_partitions", [_line("router_held_partitions", len(snap.partitions))])
+    family("router_pending_deadlines", [_line("router_pending_deadlines", snap.pending_deadlines)])
+    family("router_uptime_seconds", [_line("router_uptime_seconds", round(snap.uptime_s, 1))])
+    return "\n".join(out) + "\n"
+
+
+def _distribution(hist: Any) -> dict[str, Any]:
+    from router.core.stats import BOUNDS
+
+    return {
+        "count": hist.count,
+        "p50": hist.percentile(0.5),
+        "p90": hist.percentile(0.9),
+        "p99": hist.percentile(0.99),
+        "buckets": {str(BOUNDS[min(i, len(BOUNDS) - 1)]): n for i, n in sorted(hist.buckets.items())},
+    }
+
+
+_WORKER_FIELDS = ("received", "rejected", "rejected_decode", "rejected_validation", "rejected_processing",
+                  "duplicates", "responses", "responses_invalid", "responses_unknown_case", "responses_out_of_order",
+                  "responses_after_close")
+
+
+def records(snap: Snapshot) -> list[dict[str, Any]]:
+    """The ``router.metrics/v1`` records of a snapshot: one per platform (``unknown`` included)."""
+    from router.core.stats import Figures
+    from router.events import rfc3339
+
+    worker = {k: snap.worker.get(k, 0) for k in _WORKER_FIELDS}
+    out = []
+    for platform in snap.platforms:
+        figures = snap.stats.platforms.get(platform) or Figures()
+        groups = {
+            group: {"counts": dict(f.counts), "time_to_action": _distribution(f.time_to_action)}
+            for (p, group), f in sorted(snap.stats.groups.items()) if p == platform
+        }
+        out.append({
+            "schema": "router.metrics/v1",
+            "worker_id": snap.worker_id,
+            "at": rfc3339(snap.at),
+            "platform": platform,
+            "partitions": snap.partitions,
+            "counts": dict(figures.counts),
+            "time_to_ack": _distribution(figures.time_to_ack),
+            "time_to_action": _distribution(figures.time_to_action),
+            "groups": groups,
+            "worker": worker,
+        })
+    return out

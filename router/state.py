@@ -1,0 +1,116 @@
+"""Access to the router's Faust tables by partition, bypassing Faust's per-event table API.
+
+Faust's ``Table.__setitem__`` needs the current stream event to know the changelog partition;
+the lanes have no per-record event, and they know the partition anyway (the case id's). So the
+router reads and writes the table's store directly and writes the changelog record itself (in
+the ``then`` phase of an Outbox). Faust still does what tables are for: it creates the changelog
+topic, recovers the store from it on assignment, keeps standby replicas, and with RocksDB keeps
+the data on disk.
+
+Values in the changelog are JSON (orjson). The memory store keeps decoded objects once read;
+RocksDB keeps bytes and decodes on read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from router.core.cases import Case
+from router.core.stats import PartitionStats
+from router.output import Outbox
+
+T = TypeVar("T")
+
+
+class _Store:
+    """Partition-addressed bytes access to a Faust store (memory or RocksDB)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.store = table.data
+        self.memory = hasattr(self.store, "_key_partition")
+
+    def get(self, partition: int, key: bytes) -> Any:
+        if self.memory:
+            return self.store.data.get(key)
+        return self.store._db_for_partition(partition).get(key)
+
+    def put(self, partition: int, key: bytes, value: Any, raw: bytes) -> None:
+        if self.memory:
+            self.store.data[key] = value
+            self.store._key_partition[key] = partition
+        else:
+            self.store._key_index[key] = partition
+            self.store._db_for_partition(partition).put(key, raw)
+
+    def delete(self, partition: int, key: bytes) -> None:
+        if self.memory:
+            self.store.data.pop(key, None)
+            self.store._key_partition.pop(key, None)
+        else:
+            self.store._db_for_partition(partition).delete(key)
+
+    def items(self, partition: int) -> Iterator[tuple[bytes, Any]]:
+        if self.memory:
+            owner = self.store._key_partition
+            for key, value in list(self.store.data.items()):
+                if owner.get(key) == partition:
+                    yield key, value
+        else:
+            yield from self.store._visible_items(self.store._db_for_partition(partition))
+
+    def size(self) -> int:
+        return len(self.store.data) if self.memory else sum(1 for _ in self.store._iterkeys())
+
+
+class TableState(Generic[T]):
+    """Typed access to one table: ``decode``/``encode`` convert between objects and JSON dicts."""
+
+    def __init__(self, table: Any, decode: Callable[[dict[str, Any]], T], encode: Callable[[T], dict[str, Any]]):
+        self._store = _Store(table)
+        self._decode = decode
+        self._encode = encode
+        self.changelog_topic: str = table.changelog_topic.get_topic_name()
+
+    def get(self, partition: int, key: str) -> T | None:
+        kb = key.encode()
+        value = self._store.get(partition, kb)
+        if value is None:
+            return None
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            obj = self._decode(orjson.loads(value))
+            if self._store.memory:
+                self._store.store.data[kb] = obj  # decode once: keep the object
+            return obj
+        return value  # type: ignore[no-any-return]
+
+    def put(self, partition: int, key: str, obj: T, outbox: Outbox) -> None:
+        kb = key.encode()
+        raw = orjson.dumps(self._encode(obj))
+        self._store.put(partition, kb, obj, raw)
+        outbox.persist(self.changelog_topic, kb, raw, partition)
+
+    def delete(self, partition: int, key: str, outbox: Outbox) -> None:
+        kb = key.encode()
+        self._store.delete(partition, kb)
+        outbox.persist(self.changelog_topic, kb, None, partition)
+
+    def items(self, partition: int) -> Iterator[tuple[str, T]]:
+        for kb, value in self._store.items(partition):
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                value = self._decode(orjson.loads(value))
+            yield bytes(kb).decode(), value
+
+    def size(self) -> int:
+        return self._store.size()
+
+
+def case_state(table: Any) -> TableState[Case]:
+    return TableState(table, Case.from_dict, Case.to_dict)
+
+
+def stats_state(table: Any) -> TableState[PartitionStats]:
+    return TableState(table, PartitionStats.from_dict, PartitionStats.to_dict)

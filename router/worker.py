@@ -1,0 +1,65 @@
+"""``router worker``: validate everything, wait for the broker, create the topics, run Faust."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import structlog
+
+from router.config import ConfigError, load_config
+from router.kafka import TopicLayoutError, broker_cluster_id, ensure_topics, wait_for_broker
+from router.logs import configure_logging
+from router.settings import Settings, SettingsError, load_settings
+
+log = structlog.get_logger("router.worker")
+
+
+async def preflight(settings: Settings, platforms: list[str]) -> Settings:
+    """Wait for the broker, create the topics, and settle ``fix_end_offsets`` from what the
+    broker is (the embedded broker reports wrong end offsets; Apache Kafka does not)."""
+    await wait_for_broker(settings)
+    if settings.create_topics:
+        created = [t for t, state in (await ensure_topics(settings, platforms)).items() if state == "created"]
+        if created:
+            log.info("topics.created", topics=sorted(created))
+    if settings.fix_end_offsets == "auto":
+        cluster = await broker_cluster_id(settings)
+        embedded = "tansu" in (cluster or "").lower()
+        settings = settings.model_copy(update={"fix_end_offsets": "on" if embedded else "off"})
+        log.info("broker.detected", cluster_id=cluster, verify_end_offsets=embedded)
+    return settings
+
+
+def run_worker() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"router: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    logging_config = configure_logging(settings.log_level, settings.log_format,
+                                       settings.log_hmac_key.get_secret_value() if settings.log_hmac_key else None)
+    try:
+        config = load_config(settings)
+    except ConfigError as exc:
+        print(f"router: {exc}", file=sys.stderr)
+        log.error("config.invalid", error=str(exc))
+        return 2
+    try:
+        settings = asyncio.run(preflight(settings, list(config.registry.ids)))
+    except TopicLayoutError as exc:
+        print(f"router: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    import faust
+
+    from router.app import build_app
+
+    app = build_app(settings, config)
+    log.info("worker.starting", worker_id=settings.worker_id, broker=settings.broker, partitions=settings.partitions,
+             store=settings.store, web_port=settings.web_port)
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=logging_config,
+                          redirect_stdouts=False)
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,82 @@
+"""Lanes: batches are taken in order, records are acknowledged only after what they produced
+is stored (events first, then state), and a failed publication is retried, never dropped."""
+
+from __future__ import annotations
+
+import asyncio
+
+from faust.types import TP
+
+from router.lanes import Lane, LaneRunner
+from router.output import Outbox, Record
+from tests.agents.fakes import Msg, RecordingPublisher
+
+
+def _process(batch: list[Msg]) -> Outbox:
+    out = Outbox()
+    for m in batch:
+        out.emit("events", m.key, m.value or b"")
+        out.persist("state", m.key or b"k", m.value, m.partition)
+    return out
+
+
+async def _run_until(runner: LaneRunner, done, timeout: float = 5.0) -> None:
+    task = asyncio.ensure_future(runner.run())
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not done():
+            assert asyncio.get_running_loop().time() < deadline, "timed out"
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+
+
+async def test_records_are_acknowledged_in_order_after_publication() -> None:
+    lane = Lane("t", ["in"], maxsize=100)
+    publisher = RecordingPublisher()
+    acked: list[int] = []
+
+    def ack(m: Msg) -> None:
+        # when a record is acknowledged, its event and its state were published before
+        assert Record("events", m.key, m.value) in publisher.published
+        assert any(r.topic == "state" and r.key == m.key for r in publisher.published)
+        acked.append(m.offset)
+
+    runner = LaneRunner(lane, _process, publisher, ack, batch_max=7)
+    msgs = [Msg("in", 0, i, str(i).encode(), b"v") for i in range(50)]
+    await lane.put_many(msgs[:20])
+    await lane.put_many(msgs[20:])
+    await _run_until(runner, lambda: len(acked) == 50)
+    assert acked == list(range(50))
+    events = [r for r in publisher.published if r.topic == "events"]
+    assert [r.key for r in events] == [m.key for m in msgs]
+
+
+async def test_a_failed_publication_is_retried_before_acknowledging() -> None:
+    lane = Lane("t", ["in"])
+    publisher = RecordingPublisher(fail_times=1)
+    acked: list[int] = []
+    runner = LaneRunner(lane, _process, publisher, lambda m: acked.append(m.offset), batch_max=10)
+    await lane.put_many([Msg("in", 0, i, b"k", b"v") for i in range(3)])
+    await _run_until(runner, lambda: len(acked) == 3)
+    assert len([r for r in publisher.published if r.topic == "events"]) == 3
+
+
+async def test_revoked_partitions_are_dropped_from_the_buffer() -> None:
+    lane = Lane("t", ["in"])
+    await lane.put_many([Msg("in", p, i, b"k", b"v") for i in range(3) for p in (0, 1)])
+    dropped = lane.discard({TP("in", 1)})
+    assert {m.partition for m in dropped} == {1} and len(dropped) == 3
+    batch = await lane.take(100)
+    assert {m.partition for m in batch} == {0}
+
+
+async def test_a_full_lane_applies_backpressure() -> None:
+    lane = Lane("t", ["in"], maxsize=5)
+    await lane.put_many([Msg("in", 0, i, b"k", b"v") for i in range(5)])
+    blocked = asyncio.ensure_future(lane.put_many([Msg("in", 0, 5, b"k", b"v")]))
+    await asyncio.sleep(0.05)
+    assert not blocked.done(), "the drain loop waits while the lane is full"
+    assert len(await lane.take(3)) == 3
+    await asyncio.wait_for(blocked, 1)
+    assert len(lane) == 3

@@ -1,0 +1,137 @@
+"""The case lifecycle: attach, responses, pausing, breaches (pure functions, explicit time)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from router.core.cases import Case, apply_response, attach, breach_id, due_breaches, mark_breached, open_case
+from router.core.deadlines import DeadlineIndex, next_due
+from router.core.policy import Deadlines
+
+T0 = 1_800_000_000.0
+D = Deadlines(ack=timedelta(seconds=10), action=timedelta(seconds=60))
+
+
+def new_case(**kw: object) -> Case:
+    args = dict(case_id="x-1", platform="x", url="https://x.com/a/status/1", account="a", kind="content",
+                report_id="r1", groups=({"id": "TTP", "name": "T", "matched": ["TTP"], "designations": ["UN"]},),
+                origins=(), mirror_of=None, priority="normal", requested_actions=("remove_content",),
+                legal_basis=(), deadlines=D, now=T0)
+    args.update(kw)
+    return open_case(**args)  # type: ignore[arg-type]
+
+
+def test_open_sets_deadlines_from_policy() -> None:
+    case = new_case()
+    assert (case.ack_due, case.action_due) == (T0 + 10, T0 + 60)
+    assert case.report_ids == ("r1",) and case.status == "open"
+
+
+def test_attach_replay_and_duplicates() -> None:
+    case = new_case()
+    same, how = attach(case, "r1")
+    assert how == "replay" and same is case
+    case2, how = attach(case, "r2")
+    assert how == "attached" and case2.report_ids == ("r1", "r2") and case2.reports == 2
+    case3, how = attach(case2, "r2")
+    assert how == "duplicate" and case3 is case2
+
+
+def test_first_response_acknowledges_and_action_closes() -> None:
+    case = new_case()
+    case, eff = apply_response(case, "received", T0 + 5, T0 + 5)
+    assert eff.acknowledged and eff.ack_in_time and not eff.actioned and eff.time_to_ack == 5
+    case, eff = apply_response(case, "removed", T0 + 70, T0 + 70)
+    assert eff.actioned and not eff.action_in_time and not eff.acknowledged
+    assert case.status == "closed" and case.action_status == "removed"
+    assert due_breaches(case, T0 + 1000) == []
+
+
+@pytest.mark.parametrize("status", ["removed", "restricted", "rejected"])
+def test_action_statuses_meet_both_deadlines(status: str) -> None:
+    case, eff = apply_response(new_case(), status, T0 + 1, T0 + 1)
+    assert eff.acknowledged and eff.actioned and eff.ack_in_time and eff.action_in_time
+
+
+def test_needs_info_stops_the_action_clock() -> None:
+    case = new_case()
+    case, _ = apply_response(case, "needs_info", T0 + 5, T0 + 5)
+    assert case.paused_since == T0 + 5
+    # paused: the action deadline cannot be breached however late it is
+    assert due_breaches(case, T0 + 500) == []
+    case, eff = apply_response(case, "received", T0 + 105, T0 + 105)
+    assert case.paused_since is None and case.action_due == T0 + 160  # moved by the 100 s waited
+    assert due_breaches(case, T0 + 159) == []
+    assert due_breaches(case, T0 + 160) == [("action", T0 + 160)]
+
+
+def test_breaches_once_per_stage() -> None:
+    case = new_case()
+    assert due_breaches(case, T0 + 9) == []
+    assert due_breaches(case, T0 + 10) == [("ack", T0 + 10)]
+    case = mark_breached(case, "ack")
+    assert due_breaches(case, T0 + 59) == []
+    assert due_breaches(case, T0 + 61) == [("action", T0 + 60)]
+    case = mark_breached(case, "action")
+    assert due_breaches(case, T0 + 10_000) == []
+    assert mark_breached(case, "action") is case
+
+
+def test_breach_id_is_deterministic() -> None:
+    assert breach_id("x-1", "ack") == breach_id("x-1", "ack") == "x-1:ack"
+    assert breach_id("x-1", "ack") != breach_id("x-1", "action")
+
+
+def test_out_of_order_and_late_responses() -> None:
+    case = new_case()
+    case, eff = apply_response(case, "received", T0 + 20, T0 + 20)
+    assert not eff.ack_in_time  # after the 10 s deadline
+    case, eff = apply_response(case, "received", T0 + 15, T0 + 21)
+    assert eff.out_of_order and not eff.acknowledged
+    case, eff = apply_response(case, "removed", T0 + 30, T0 + 30)
+    case, eff = apply_response(case, "removed", T0 + 31, T0 + 31)
+    assert eff.late_after_close and not eff.actioned and case.responses == 4
+
+
+def test_response_times_are_clamped() -> None:
+    case = new_case()
+    # a platform clock in the future counts as now; a time before routing counts as routing time
+    _, eff = apply_response(case, "received", T0 + 10_000, T0 + 3)
+    assert eff.time_to_ack == 3
+    _, eff = apply_response(case, "received", T0 - 100, T0 + 3)
+    assert eff.time_to_ack == 0
+
+
+def test_unknown_status_is_refused() -> None:
+    with pytest.raises(ValueError):
+        apply_response(new_case(), "deleted", T0, T0)
+
+
+def test_serialisation_round_trip() -> None:
+    case, _ = apply_response(new_case(), "needs_info", T0 + 1, T0 + 1, reference="T-1")
+    assert Case.from_dict(case.to_dict()) == case
+
+
+def test_deadline_index_costs_nothing_when_nothing_is_due() -> None:
+    index = DeadlineIndex()
+    for i in range(1000):
+        index.push(T0 + 100 + i, f"c{i}", i % 4)
+    assert index.pop_due(T0) == []
+    assert len(index) == 1000
+    due = index.pop_due(T0 + 104.5)
+    assert [c for _, c, _ in due] == ["c0", "c1", "c2", "c3", "c4"]
+    index.drop_partitions({0})
+    assert all(p != 0 for _, _, p in index._heap)
+
+
+def test_next_due_follows_the_lifecycle() -> None:
+    case = new_case()
+    assert next_due(case) == T0 + 10
+    case, _ = apply_response(case, "received", T0 + 1, T0 + 1)
+    assert next_due(case) == T0 + 60
+    case, _ = apply_response(case, "needs_info", T0 + 2, T0 + 2)
+    assert next_due(case) is None
+    case, _ = apply_response(case, "removed", T0 + 3, T0 + 3)
+    assert next_due(case) is None

@@ -1,0 +1,158 @@
+"""URL normalisation, platform recognition and case identity (table-driven)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from router.core.platforms import PlatformConfigError, PlatformRegistry
+from router.core.targets import canonical_account, resolve_target
+from router.core.urls import UrlError, normalise_url, parse_url
+from tests.conftest import DATA
+
+REGISTRY = PlatformRegistry.from_dict(yaml.safe_load((DATA.parent.parent / "router/data/platforms.yaml").read_text()))
+
+
+@pytest.mark.parametrize(
+    ("url", "platform"),
+    [
+        ("https://x.com/a/status/1", "x"),
+        ("https://www.twitter.com/a/status/1", "x"),
+        ("https://mobile.twitter.com/a/status/1", "x"),
+        ("http://X.COM./a", "x"),
+        ("https://t.co/abc", "x"),
+        ("https://facebook.com/page/posts/1", "facebook"),
+        ("https://web.facebook.com/watch/?v=1", "facebook"),
+        ("https://m.facebook.com/page", "facebook"),
+        ("https://fb.watch/abc/", "facebook"),
+        ("https://instagram.com/reel/AbC/", "instagram"),
+        ("https://instagr.am/p/AbC", "instagram"),
+        ("https://wa.me/923001112223", "whatsapp"),
+        ("https://api.whatsapp.com/send?phone=923001112223", "whatsapp"),
+        ("https://chat.whatsapp.com/Invite123", "whatsapp"),
+        ("https://youtu.be/abc", "youtube"),
+        ("https://m.youtube.com/watch?v=abc", "youtube"),
+        ("https://www.tiktok.com/@a/video/1", "tiktok"),
+        ("https://vm.tiktok.com/ZMabc/", "tiktok"),
+        ("https://t.me/s/chan", "telegram"),
+        ("https://telegram.me/chan", "telegram"),
+        # lookalikes and strangers are never trusted
+        ("https://www.facebook.com.example.net/page", "unknown"),
+        ("https://x.com.example.net/a/status/1", "unknown"),
+        ("https://facebook.com@evil.example/page", "unknown"),
+        ("https://xn--fcebook-8va.com/page", "unknown"),
+        ("https://fаcebook.com/page", "unknown"),  # Cyrillic а
+        ("https://facebook.co/page", "unknown"),
+        ("https://notfacebook.com/page", "unknown"),
+        ("https://x.com:8443/a/status/1", "unknown"),
+        ("https://blog.example.com/post/1", "unknown"),
+    ],
+)
+def test_platform_from_host(url: str, platform: str) -> None:
+    assert resolve_target(url, None, None, REGISTRY).platform == platform
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ["https://x.com/NewsDesk/status/17", "https://twitter.com/newsdesk/status/17?s=20&t=abc",
+         "https://mobile.twitter.com/newsdesk/status/17/photo/1", "https://x.com/i/web/status/17"],
+        ["https://www.youtube.com/watch?v=QwErTy12345", "https://youtu.be/QwErTy12345?si=share",
+         "https://m.youtube.com/watch?v=QwErTy12345&feature=youtu.be", "https://youtube.com/shorts/QwErTy12345",
+         "https://www.youtube.com/embed/QwErTy12345", "https://www.youtube.com/watch?v=QwErTy12345&list=PL1&t=30"],
+        ["https://www.instagram.com/p/SameOne123/", "https://instagram.com/p/SameOne123/?igsh=abc",
+         "https://instagr.am/reel/SameOne123", "https://www.instagram.com/someone/p/SameOne123/"],
+        ["https://t.me/s/PublicChannel/12", "https://telegram.me/publicchannel/12?single"],
+        ["https://www.tiktok.com/@User/video/123?is_from_webapp=1&sender_device=pc", "https://tiktok.com/@user/video/123"],
+        ["https://facebook.com/SomePage/posts/123", "https://www.facebook.com/somepage/posts/123/?__cft__[0]=x",
+         "https://m.facebook.com/somepage/posts/123?fbclid=abc"],
+        ["https://web.facebook.com/watch/?v=456", "https://www.facebook.com/watch?v=456&mibextid=xyz"],
+        ["https://wa.me/923001112223", "https://api.whatsapp.com/send?phone=923001112223&text=hi"],
+        ["https://blog.example.com/post/1/", "https://BLOG.example.com/post/1?utm_source=x#frag"],
+    ],
+)
+def test_spellings_of_one_target_are_one_case(spellings: list[str]) -> None:
+    ids = {resolve_target(url, None, None, REGISTRY).case_id for url in spellings}
+    assert len(ids) == 1
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://x.com/a/status/1", "https://x.com/a/status/2"),
+        ("https://www.youtube.com/watch?v=AbC", "https://www.youtube.com/watch?v=abc"),  # video ids keep case
+        ("https://www.instagram.com/p/AbC", "https://www.instagram.com/p/abc"),
+        ("https://blog.example.com/?p=1", "https://blog.example.com/?p=2"),
+        ("https://x.com/account", "https://x.com/account/status/1"),
+    ],
+)
+def test_different_targets_are_different_cases(a: str, b: str) -> None:
+    assert resolve_target(a, None, None, REGISTRY).case_id != resolve_target(b, None, None, REGISTRY).case_id
+
+
+def test_canonical_forms() -> None:
+    t = resolve_target("https://mobile.twitter.com/NewsDesk/status/17/photo/1?s=20", None, None, REGISTRY)
+    assert (t.url, t.account, t.kind) == ("https://x.com/newsdesk/status/17", "newsdesk", "content")
+    t = resolve_target("https://youtu.be/QwErTy12345?si=x", None, None, REGISTRY)
+    assert t.url == "https://www.youtube.com/watch?v=QwErTy12345"
+    t = resolve_target("https://www.youtube.com/@SomeChannel", None, None, REGISTRY)
+    assert (t.account, t.kind) == ("somechannel", "account")
+    t = resolve_target("https://t.me/s/PublicChannel", None, None, REGISTRY)
+    assert (t.url, t.account, t.kind) == ("https://t.me/publicchannel", "publicchannel", "account")
+    t = resolve_target("https://api.whatsapp.com/send?phone=923001112223", None, None, REGISTRY)
+    assert t.url == "https://wa.me/923001112223"
+
+
+def test_account_reports() -> None:
+    a = resolve_target(None, "x", "@Some_Account", REGISTRY)
+    b = resolve_target(None, "x", "some_account", REGISTRY)
+    assert (a.platform, a.account, a.kind) == ("x", "some_account", "account")
+    assert a.case_id == b.case_id
+    assert resolve_target(None, "myspace", "someone", REGISTRY).platform == "unknown"
+    # the hint never overrides the URL's host
+    assert resolve_target("https://x.com.evil.example/a", "x", None, REGISTRY).platform == "unknown"
+    with pytest.raises(UrlError):
+        resolve_target(None, "x", None, REGISTRY)
+
+
+def test_case_ids_are_stable() -> None:
+    # pinned: a change here would split every open case across a release
+    t = resolve_target("https://www.instagram.com/p/SameOne123/", None, None, REGISTRY)
+    assert t.case_id == "instagram-c4040b86cf02b722bb3c4023"
+
+
+@pytest.mark.parametrize("bad", ["ftp://x.com/a", "https:///nohost", "http://[::1", "mailto:a@b"])
+def test_unusable_urls(bad: str) -> None:
+    with pytest.raises(UrlError):
+        parse_url(bad)
+
+
+def test_generic_normalisation() -> None:
+    assert normalise_url("HTTP://Blog.Example.com:443/a//b/../c/?utm_source=x&b=2&a=1#top") == \
+        "https://blog.example.com:443/a/c?a=1&b=2"
+    assert normalise_url("https://blog.example.com/%7Euser/") == "https://blog.example.com/~user"
+
+
+def test_canonical_account() -> None:
+    assert canonical_account(" @TTP\u200b_Official ", None) == "ttp_official"
+    assert canonical_account("+92 300 111-2223", REGISTRY.get("whatsapp")) == "923001112223"
+
+
+def test_platform_file_validation() -> None:
+    with pytest.raises(PlatformConfigError, match="platforms.x.domains"):
+        PlatformRegistry.from_dict({"platforms": {"x": {"name": "X", "domains": ["X.COM"], "canonical_host": "x.com"}}})
+    with pytest.raises(PlatformConfigError, match="belongs to both"):
+        PlatformRegistry.from_dict({"platforms": {
+            "a": {"name": "A", "domains": ["a.com"], "canonical_host": "a.com"},
+            "b": {"name": "B", "domains": ["a.com"], "canonical_host": "a.com"}}})
+    with pytest.raises(PlatformConfigError, match="invalid platform id"):
+        PlatformRegistry.from_dict({"platforms": {"unknown": {"name": "U", "domains": ["u.com"],
+                                                              "canonical_host": "u.com"}}})
+
+
+def test_adding_a_platform_is_configuration() -> None:
+    registry = PlatformRegistry.from_dict({"platforms": {
+        "mastodon_social": {"name": "Mastodon", "domains": ["mastodon.social"], "canonical_host": "mastodon.social",
+                            "case_insensitive_paths": False}}})
+    t = resolve_target("https://MASTODON.social/@Someone/1234/?utm_source=x", None, None, registry)
+    assert (t.platform, t.url) == ("mastodon_social", "https://mastodon.social/@Someone/1234")
