@@ -82,11 +82,12 @@ def _x(p: Platform, u: ParsedUrl) -> RuleResult:
     if len(seg) >= 3 and seg[1] == "status" and seg[2].isdigit():
         handle = seg[0].lower()
         path = f"/{handle}/status/{seg[2]}" if handle != "i" else f"/i/status/{seg[2]}"
+        # keyed by handle and id: the same id under two handles is reported as two targets
         return u.with_(host=p.canonical_host, path=path, query=()), (None if handle == "i" else handle), \
-            "content", f"x|status|{seg[2]}"
+            "content", f"x|status|{handle}|{seg[2]}"
     if len(seg) >= 4 and seg[:3] == ["i", "web", "status"] and seg[3].isdigit():
         return u.with_(host=p.canonical_host, path=f"/i/status/{seg[3]}", query=()), None, "content", \
-            f"x|status|{seg[3]}"
+            f"x|status|i|{seg[3]}"
     if len(seg) == 1 and seg[0].lower() not in _HANDLE_RESERVED["x"]:
         return _profile(p, u, seg[0], f"/{seg[0]}")
     return None
@@ -177,7 +178,7 @@ def _tiktok(p: Platform, u: ParsedUrl) -> RuleResult:
     if len(seg) >= 3 and seg[0].startswith("@") and seg[1] in ("video", "photo") and seg[2].isdigit():
         handle = seg[0].lower()
         return u.with_(host=p.canonical_host, path=f"/{handle}/{seg[1]}/{seg[2]}", query=()), handle[1:], \
-            "content", f"tiktok|{seg[1]}|{seg[2]}"
+            "content", f"tiktok|{seg[1]}|{handle}|{seg[2]}"
     if len(seg) == 1 and seg[0].startswith("@"):
         return _profile(p, u, seg[0], f"/{seg[0]}")
     return None

@@ -56,7 +56,7 @@ def test_platform_from_host(url: str, platform: str) -> None:
     "spellings",
     [
         ["https://x.com/NewsDesk/status/17", "https://twitter.com/newsdesk/status/17?s=20&t=abc",
-         "https://mobile.twitter.com/newsdesk/status/17/photo/1", "https://x.com/i/web/status/17"],
+         "https://mobile.twitter.com/newsdesk/status/17/photo/1", "https://www.x.com/newsdesk/status/17/"],
         ["https://www.youtube.com/watch?v=QwErTy12345", "https://youtu.be/QwErTy12345?si=share",
          "https://m.youtube.com/watch?v=QwErTy12345&feature=youtu.be", "https://youtube.com/shorts/QwErTy12345",
          "https://www.youtube.com/embed/QwErTy12345", "https://www.youtube.com/watch?v=QwErTy12345&list=PL1&t=30"],
@@ -80,6 +80,8 @@ def test_spellings_of_one_target_are_one_case(spellings: list[str]) -> None:
     ("a", "b"),
     [
         ("https://x.com/a/status/1", "https://x.com/a/status/2"),
+        ("https://x.com/a/status/1", "https://x.com/b/status/1"),
+        ("https://www.tiktok.com/@a/video/1", "https://www.tiktok.com/@b/video/1"),
         ("https://www.youtube.com/watch?v=AbC", "https://www.youtube.com/watch?v=abc"),  # video ids keep case
         ("https://www.instagram.com/p/AbC", "https://www.instagram.com/p/abc"),
         ("https://blog.example.com/?p=1", "https://blog.example.com/?p=2"),

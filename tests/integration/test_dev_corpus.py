@@ -28,6 +28,13 @@ def _records(cases):
             yield case["event"]["report_id"].encode(), json.dumps(case["event"]).encode()
 
 
+def _report_id(raw: bytes) -> str | None:
+    try:
+        return json.loads(raw).get("report_id")
+    except ValueError:
+        return None
+
+
 def _personal_values(cases) -> set[str]:
     """Reporter fields and signal values (phone, IP); the declared country is excluded because
     it legitimately comes out as an origin tag."""
@@ -47,6 +54,7 @@ async def test_dev_corpus_end_to_end(broker, workers):
         await reader.until(lambda seen: len(seen["reports.receipts"]) >= len(cases), timeout=60, what="receipts")
         await reader.settle(1.0)
         receipts = [r.json() for r in reader.all("reports.receipts")]
+        receipt_keys = [r.key.decode() for r in reader.all("reports.receipts")]
         dlq = [r.json() for r in reader.all("reports.deadletter")]
         outbound = {t: [r.json() for r in reader.all(t)] for t in OUTPUT_TOPICS if t.startswith("outbound.")}
         raw_outputs = b"".join((r.value or b"") + (r.key or b"") for t in OUTPUT_TOPICS for r in reader.all(t))
@@ -65,9 +73,12 @@ async def test_dev_corpus_end_to_end(broker, workers):
             assert len(letters) == 1, f"{case['id']}: one dead letter"
             assert base64.b64decode(letters[0]["value_b64"]) == s.value, f"{case['id']}: exact bytes"
             assert letters[0]["error"]["kind"] in ("decode", "validation")
-            rejected = [r for r in receipts if r["outcome"] == "rejected" and (
-                r["report_id"] == (json.loads(s.value).get("report_id") if r["report_id"] else None))]
-            assert rejected, f"{case['id']}: a rejected receipt"
+            # its receipt is keyed by its report id when one is readable, else by where it was read
+            where = f"reports.submitted:{s.partition}:{s.offset}"
+            mine = [r for k, r in zip(receipt_keys, receipts, strict=True)
+                    if k == where or (r["report_id"] and r["report_id"] == _report_id(s.value))]
+            assert len(mine) == 1 and mine[0]["outcome"] == "rejected", f"{case['id']}: one rejected receipt"
+            assert mine[0]["topic"] == "reports.deadletter" and mine[0]["case_id"] is None
             continue
         rid = case["event"]["report_id"]
         assert len(by_report[rid]) == 1, f"{case['id']}: exactly one receipt"
