@@ -81,10 +81,14 @@ def admin_client(settings: Settings) -> AIOKafkaAdminClient:
 
 
 async def partition_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
-    described = await admin.describe_topics(names)
+    """Partition counts of the existing topics among ``names``.
+
+    Asks for all topics' metadata: a metadata request naming a missing topic would create it
+    with the broker's default partition count wherever auto-creation is on (Kafka's default)."""
+    wanted = set(names)
     counts = {}
-    for topic in described:
-        if topic.get("error_code", 0) == 0 and topic.get("partitions"):
+    for topic in await admin.describe_topics(None):
+        if topic["topic"] in wanted and topic.get("error_code", 0) == 0 and topic.get("partitions"):
             counts[topic["topic"]] = len(topic["partitions"])
     return counts
 
