@@ -1,0 +1,70 @@
+"""build_app wires Faust (tables, topics, lanes, timers, pages) without touching a broker, and
+two apps never share state (no module-level app)."""
+
+from __future__ import annotations
+
+import pytest
+
+from router.app import RouterApp, build_app
+from router.config import ConfigError, load_config
+from router.settings import Settings, SettingsError, load_settings
+
+
+def _settings(tmp_path, **kw) -> Settings:
+    return load_settings(broker="kafka://127.0.0.1:1", store="memory", data_dir=tmp_path, **kw)
+
+
+def test_build_app_wires_the_router(tmp_path) -> None:
+    app = build_app(_settings(tmp_path, partitions=6, app_id="wiring"))
+    assert isinstance(app, RouterApp)
+    assert set(app.tables.keys()) >= {"cases", "stats"}
+    assert app.tables["cases"].partitions == 6
+    subscribed = {t for topic in app.topics for t in topic.topics}
+    assert {"reports.submitted", "router.cases", "platform.responses"} <= subscribed
+    assert set(app.router_lanes) == {"reports.submitted", "router.cases", "platform.responses"}
+    assert app.conf.broker_consumer[0].host == "127.0.0.1"
+    assert app.router.ready is False  # not before partitions are assigned and recovered
+    other = build_app(_settings(tmp_path, app_id="other"))
+    assert other.router is not app.router and other.router.index is not app.router.index
+
+
+def test_stray_faust_variables_cannot_override_settings(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BROKER_URL", "kafka://stray:9092")
+    monkeypatch.setenv("WEB_PORT", "1")
+    app = build_app(_settings(tmp_path, web_port=6099))
+    assert app.conf.broker_consumer[0].host == "127.0.0.1"
+    assert app.conf.web_port == 6099
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"ROUTER_BROKER": "localhost:9092"}, "ROUTER_BROKER"),
+        ({"ROUTER_BROKER": "kafka://"}, "ROUTER_BROKER"),
+        ({"ROUTER_WEB_PORT": "http"}, "ROUTER_WEB_PORT"),
+        ({"ROUTER_PARTITIONS": "0"}, "ROUTER_PARTITIONS"),
+        ({"ROUTER_SECURITY_PROTOCOL": "SASL_SSL"}, "SASL"),
+    ],
+)
+def test_bad_settings_are_named(monkeypatch, env, fragment) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(SettingsError, match=fragment):
+        load_settings()
+
+
+def test_bad_data_files_are_named(tmp_path) -> None:
+    missing = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError, match="ROUTER_SLA_POLICY: cannot read"):
+        load_config(_settings(tmp_path, sla_policy=missing))
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("platforms:\n  myspace:\n    normal: {ack: 1m}\n")
+    with pytest.raises(ConfigError, match="unknown platform"):
+        load_config(_settings(tmp_path, sla_policy=bad))
+    bad.write_text("priorities: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML at line"):
+        load_config(_settings(tmp_path, sla_policy=bad))
+    wl = tmp_path / "watchlist.yaml"
+    wl.write_text("version: 1\ngroups: [{id: bad id}]\n")
+    with pytest.raises(ConfigError, match="ROUTER_WATCHLIST"):
+        load_config(_settings(tmp_path, watchlist=wl))
