@@ -20,9 +20,9 @@ from router.casework import CaseWork, Topics, WorkerCounters
 from router.config import RouterConfig, load_config
 from router.core.deadlines import DeadlineIndex
 from router.core.enrich import Enricher
+from router.events import ce_headers, dumps
 from router.intake import CaseLane, Intake
 from router.kafka import client_kwargs, ssl_context
-from router.events import ce_headers, dumps
 from router.lanes import Lane, LaneRunner, LaneTransport
 from router.metrics import records as metric_records
 from router.metrics import snapshot

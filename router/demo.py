@@ -78,7 +78,7 @@ def demo_reports(seed: int = 7, start: int = 0, repeat_share: float = 0.1, inval
                                                 "url": "ftp://x.com/file"}).encode()])
             continue
         url = rng.choice(recent) if recent and rng.random() < repeat_share else _url(rng, n)
-        recent = (recent + [url])[-200:]
+        recent = ([*recent, url])[-200:]
         body: dict[str, object] = {
             "schema": "report.submitted/v1",
             "report_id": report_id,

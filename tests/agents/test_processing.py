@@ -10,7 +10,7 @@ import pytest
 import schemas
 from router.core.policy import load_policy
 from router.output import partition_for_key
-from tests.agents.fakes import REGISTRY, N, Msg, report, rig, values
+from tests.agents.fakes import REGISTRY, Msg, N, report, rig, values
 
 MODELS = {"reports.receipts": schemas.ReportReceiptV1, "reports.deadletter": schemas.ReportDeadLetterV1,
           "sla.breaches": schemas.SlaBreachV1}
@@ -160,7 +160,7 @@ def test_responses_meet_deadlines_and_breaches_are_raised_once() -> None:
 def test_silent_cases_breach_both_stages_in_order() -> None:
     policy = load_policy({"priorities": {"normal": {"ack": "10s", "action": "60s"}}}, [*REGISTRY.ids, "unknown"])
     r = rig(policy=policy)
-    case_id, _ = _route_one(r)
+    _case_id, _ = _route_one(r)
     from router.output import Outbox
 
     out = Outbox()

@@ -51,7 +51,7 @@ def test_first_response_acknowledges_and_action_closes() -> None:
 
 @pytest.mark.parametrize("status", ["removed", "restricted", "rejected"])
 def test_action_statuses_meet_both_deadlines(status: str) -> None:
-    case, eff = apply_response(new_case(), status, T0 + 1, T0 + 1)
+    _case, eff = apply_response(new_case(), status, T0 + 1, T0 + 1)
     assert eff.acknowledged and eff.actioned and eff.ack_in_time and eff.action_in_time
 
 
@@ -61,7 +61,7 @@ def test_needs_info_stops_the_action_clock() -> None:
     assert case.paused_since == T0 + 5
     # paused: the action deadline cannot be breached however late it is
     assert due_breaches(case, T0 + 500) == []
-    case, eff = apply_response(case, "received", T0 + 105, T0 + 105)
+    case, _eff = apply_response(case, "received", T0 + 105, T0 + 105)
     assert case.paused_since is None and case.action_due == T0 + 160  # moved by the 100 s waited
     assert due_breaches(case, T0 + 159) == []
     assert due_breaches(case, T0 + 160) == [("action", T0 + 160)]

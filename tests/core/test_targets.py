@@ -141,7 +141,7 @@ def test_canonical_account() -> None:
 
 
 def test_platform_file_validation() -> None:
-    with pytest.raises(PlatformConfigError, match="platforms.x.domains"):
+    with pytest.raises(PlatformConfigError, match=r"platforms\.x\.domains"):
         PlatformRegistry.from_dict({"platforms": {"x": {"name": "X", "domains": ["X.COM"], "canonical_host": "x.com"}}})
     with pytest.raises(PlatformConfigError, match="belongs to both"):
         PlatformRegistry.from_dict({"platforms": {

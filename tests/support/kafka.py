@@ -82,7 +82,7 @@ class Reader:
         for topic in self.topics:
             parts = self._consumer.partitions_for_topic(topic)
             if not parts:
-                await self._consumer._client.force_metadata_update()  # noqa: SLF001 - test helper
+                await self._consumer._client.force_metadata_update()
                 parts = self._consumer.partitions_for_topic(topic) or set()
             tps += [TopicPartition(topic, p) for p in parts]
         assigned = set(self._consumer.assignment())
