@@ -28,7 +28,8 @@ from router.metrics import records as metric_records
 from router.metrics import snapshot
 from router.output import Outbox, Publisher
 from router.settings import Settings
-from router.state import case_state, stats_state
+from router.banned import BannedAccounts
+from router.state import TableState, case_state, stats_state
 
 log = structlog.get_logger("router.app")
 
@@ -82,13 +83,19 @@ class Runtime:
         raw = faust.Schema(key_serializer="raw", value_serializer="raw")
         self.cases_table = app.Table("cases", partitions=n, schema=raw)
         self.stats_table = app.Table("stats", partitions=n, schema=raw)
+        # Accounts the platforms have actioned, known to every worker (a global table: each worker
+        # reads every partition of its changelog) so that the next mirror is caught anywhere.
+        self.banned_table = app.GlobalTable("banned", partitions=n, schema=raw, on_changelog_event=self._on_banned)
+        self.banned = BannedAccounts(TableState(self.banned_table, dict, dict), n)
+        self.banned.seed(config.watchlist)
         self.topics = Topics(receipts=s.topic_receipts, breaches=s.topic_breaches, review=s.topic_review,
                              outbound_prefix=s.topic_outbound_prefix, source=self.source)
         self.casework = CaseWork(
             cases=case_state(self.cases_table), stats=stats_state(self.stats_table), policy=config.policy,
             topics=self.topics, counters=self.counters, index=self.index, retention_s=s.case_retention_s,
+            on_actioned_account=self.banned.record,
         )
-        self.enricher = Enricher(config.registry, config.matcher, config.ip_table)
+        self.enricher = Enricher(config.registry, config.matcher, config.ip_table, self.banned.index)
         clock = time.time
         self.intake = Intake(
             enricher=self.enricher, casework=self.casework, counters=self.counters,
@@ -106,6 +113,10 @@ class Runtime:
         app.router_lanes = {t: lane for lane in (self.intake_lane, self.case_lane) for t in lane.topics}
         for name in (s.topic_submitted, s.topic_cases, s.topic_responses):
             app.topics.add(app.topic(name, key_serializer="raw", value_serializer="raw"))
+
+    async def _on_banned(self, event: Any) -> None:
+        """A banned-account changelog record, from this or another worker (recovery and updates)."""
+        self.banned.learn(event.key)
 
     # --- readiness ---------------------------------------------------------------------------
     @property

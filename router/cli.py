@@ -112,6 +112,14 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--rate", type=float, default=None, help="records per second (default: as fast as possible)")
     send.set_defaults(func=cmd_send)
 
+    ev = sub.add_parser("eval", help="precision and recall of the enrichment on labelled files")
+    ev.add_argument("files", nargs="+", metavar="FILE.jsonl")
+    ev.add_argument("--banned", default=None, help="CSV of platform,account known banned accounts (mirror cases)")
+    ev.add_argument("--min-precision", type=float, default=0.0, help="exit 1 if groups/origins precision is lower")
+    ev.add_argument("--min-recall", type=float, default=0.0, help="exit 1 if groups/origins recall is lower")
+    ev.add_argument("--quiet", action="store_true", help="figures only, no list of misses")
+    ev.set_defaults(func=_lazy("router.evaluate", "run_eval"))
+
     schemas = sub.add_parser("schemas", help="event contract schemas")
     ssub = schemas.add_subparsers(dest="action", required=True)
     export = ssub.add_parser("export", help="write the JSON Schema files")

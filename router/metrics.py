@@ -32,6 +32,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "router_broker_up": ("gauge", "1 when the broker answers"),
     "router_held_partitions": ("gauge", "Case partitions held by this worker"),
     "router_pending_deadlines": ("gauge", "Entries in the SLA deadline index"),
+    "router_banned_accounts": ("gauge", "Known banned or actioned accounts (watchlist and platform actions)"),
     "router_uptime_seconds": ("gauge", "Seconds since this worker started"),
 }
 
@@ -48,6 +49,7 @@ class Snapshot:
     ready: bool
     broker_up: bool
     pending_deadlines: int
+    banned_accounts: int
     uptime_s: float
 
 
@@ -66,6 +68,7 @@ def snapshot(runtime: Any) -> Snapshot:
         ready=runtime.ready,
         broker_up=runtime.broker_up,
         pending_deadlines=len(runtime.index),
+        banned_accounts=len(runtime.banned.index),
         uptime_s=time.time() - runtime.started_at,
     )
 
@@ -139,6 +142,7 @@ def prometheus(snap: Snapshot) -> str:
     family("router_broker_up", [_line("router_broker_up", 1 if snap.broker_up else 0)])
     family("router_held_partitions", [_line("router_held_partitions", len(snap.partitions))])
     family("router_pending_deadlines", [_line("router_pending_deadlines", snap.pending_deadlines)])
+    family("router_banned_accounts", [_line("router_banned_accounts", snap.banned_accounts)])
     family("router_uptime_seconds", [_line("router_uptime_seconds", round(snap.uptime_s, 1))])
     return "\n".join(out) + "\n"
 

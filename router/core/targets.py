@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from router.core.mirrors import canonical_account as handle_form
 from router.core.platforms import UNKNOWN, Platform, PlatformRegistry
 from router.core.urls import ParsedUrl, UrlError, parse_url
 
 TargetKind = Literal["content", "account", "link"]
 
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"))
 _HANDLE_RESERVED = {
     "x": {"home", "explore", "search", "hashtag", "i", "settings", "notifications", "messages", "intent",
           "share", "compose", "login", "signup", "tos", "privacy", "about"},
@@ -54,14 +53,12 @@ def case_id_for(key: str, platform: str) -> str:
 
 
 def canonical_account(account: str, platform: Platform | None) -> str | None:
-    """A handle without ``@``, NFKC-normalised, zero-width characters removed, lower-cased
+    """A handle without ``@``, NFKC-normalised, invisible characters removed, case-folded
     (handles on every v1 platform are case-insensitive); WhatsApp accounts keep digits only."""
-    text = unicodedata.normalize("NFKC", account).translate(_ZERO_WIDTH).strip()
     if platform is not None and platform.id == "whatsapp":
-        digits = re.sub(r"\D", "", text)
+        digits = re.sub(r"\D", "", account)
         return digits or None
-    text = text.lstrip("@").strip().casefold()
-    return text or None
+    return handle_form(account) or None
 
 
 # --- platform rules ------------------------------------------------------------------------

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from router.core.evaluation import Expectation, Outcome, score
+
+
+def E(case_id, route, groups=(), origins=(), **kw):  # noqa: N802 - table helper
+    return Expectation(case_id, route, frozenset(groups), frozenset(origins), **kw)
+
+
+def O(route, groups=(), origins=(), **kw):  # noqa: N802 - table helper
+    return Outcome(route, frozenset(groups), frozenset(origins), **kw)
+
+
+def test_scores_and_misses() -> None:
+    report = score([
+        (E("a", "x", ["TTP"], ["PK"]), O("x", ["TTP"], ["PK"])),
+        (E("b", "x", ["TTP", "BLA"]), O("x", ["TTP"])),                 # one missed group
+        (E("c", "x", []), O("x", ["LET"], evidence="LET<-LET")),          # one false group
+        (E("d", "review"), O("x")),                                       # wrong route
+        (E("e", "dlq"), O("dlq")),
+        (E("f", "x", mirror_of="ttp_media", checks_mirror=True), O("x", mirror_of="ttp_media")),
+    ])
+    g = report.fields["groups"]
+    assert (g.tp, g.fp, g.fn) == (2, 1, 1)
+    assert g.precision == 2 / 3 and g.recall == 2 / 3
+    r = report.fields["route"]
+    assert (r.tp, r.fp, r.fn) == (5, 1, 1)
+    assert report.fields["mirror_of"].tp == 1
+    assert len(report.misses) == 3
+    assert "c: groups ['LET'], expected [] [evidence: LET<-LET]" in report.misses
+
+
+def test_empty_fields_are_perfect_not_undefined() -> None:
+    report = score([(E("a", "x"), O("x"))])
+    assert report.fields["origins"].precision == 1.0 and report.fields["origins"].recall == 1.0
