@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from typing import Any
 
 import faust
@@ -78,14 +79,17 @@ class Runtime:
         self.publisher: Publisher | None = None
         self.source = f"/report-router/{settings.app_id}"
         self.runners: list[LaneRunner] = []
+        # breaches raised by this worker per 10-second bucket, for the dashboard's chart (last hour)
+        self.breach_series: deque[dict[str, float]] = deque(maxlen=360)
         s = settings
         n = s.partitions
-        raw = faust.Schema(key_serializer="raw", value_serializer="raw")
-        self.cases_table = app.Table("cases", partitions=n, schema=raw)
-        self.stats_table = app.Table("stats", partitions=n, schema=raw)
+        # bytes keys and values: the changelog holds our own JSON (see router.state)
+        raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
+        self.cases_table = app.Table("cases", partitions=n, **raw)
+        self.stats_table = app.Table("stats", partitions=n, **raw)
         # Accounts the platforms have actioned, known to every worker (a global table: each worker
         # reads every partition of its changelog) so that the next mirror is caught anywhere.
-        self.banned_table = app.GlobalTable("banned", partitions=n, schema=raw, on_changelog_event=self._on_banned)
+        self.banned_table = app.GlobalTable("banned", partitions=n, on_changelog_event=self._on_banned, **raw)
         self.banned = BannedAccounts(TableState(self.banned_table, dict, dict), n)
         self.banned.seed(config.watchlist)
         self.topics = Topics(receipts=s.topic_receipts, breaches=s.topic_breaches, review=s.topic_review,
@@ -188,17 +192,28 @@ class Runtime:
         log.info("worker.recovered", partitions=sorted(now_held), deadlines_indexed=indexed)
 
     # --- timers ------------------------------------------------------------------------------
-    async def sweep(self) -> int:
+    async def sweep(self) -> list[str]:
         if not self.ready or self.publisher is None:
-            return 0
+            return []
         out = Outbox()
-        raised = self.casework.sweep(time.time(), set(self.held), out)
+        now = time.time()
+        raised = self.casework.sweep(now, set(self.held), out)
         self.casework.flush_stats(out)
+        if raised:
+            self._chart(now, raised)
         if out:
             await self.publisher.publish_and_wait(out.first, what="breaches")
             await self.publisher.publish_and_wait(out.then, what="state")
         return raised
 
+
+    def _chart(self, now: float, stages: list[str]) -> None:
+        bucket = now - now % 10
+        if not self.breach_series or self.breach_series[-1]["t"] != bucket:
+            self.breach_series.append({"t": bucket, "ack": 0, "action": 0})
+        point = self.breach_series[-1]
+        for stage in stages:
+            point[stage] += 1
 
     async def publish_metrics(self) -> None:
         """One ``router.metrics/v1`` record per platform, from the same snapshot as /metrics."""
@@ -241,6 +256,9 @@ def build_app(settings: Settings, config: RouterConfig | None = None) -> RouterA
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         broker_session_timeout=settings.session_timeout_s,
+        # static group membership: a worker that restarts within the session timeout gets its
+        # partitions back without a rebalance of the whole group (a StatefulSet's stable names)
+        consumer_group_instance_id=settings.worker_id if settings.static_membership else None,
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         broker_commit_interval=1.0,

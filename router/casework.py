@@ -194,10 +194,11 @@ class CaseWork:
         return "out_of_order" if effect.out_of_order else "applied"
 
     # --- deadlines ---------------------------------------------------------------------------
-    def sweep(self, now: float, held: set[int], out: Outbox, limit: int = 10_000) -> int:
+    def sweep(self, now: float, held: set[int], out: Outbox, limit: int = 10_000) -> list[str]:
         """Raise the breaches due at ``now`` in the partitions held; forget expired closed cases.
-        Cost: O(due entries x log n); nothing due costs one comparison."""
-        raised = 0
+        Returns the stages of the breaches raised. Cost: O(due entries x log n); nothing due costs
+        one comparison."""
+        raised: list[str] = []
         for _, case_id, partition in self.index.pop_due(now, limit):
             if partition not in held:
                 continue
@@ -210,12 +211,12 @@ class CaseWork:
                          ce_headers("sla.breach/v1", f"{case_id}:{stage}", self.topics.source, now))
                 case = mark_breached(case, stage)
                 st.on_breach(self._touch(partition), case.platform, case.group_ids, stage)
-                raised += 1
+                raised.append(stage)
             if case is not before:
                 self._save(partition, before, case, out)
             elif case.status == "closed" and case.actioned_at is not None and \
                     now >= case.actioned_at + self.retention_s:
                 self.cases.delete(partition, case_id, out)
             # otherwise the entry was stale: the case's current deadline was indexed when it changed
-        self.counters.breaches_emitted += raised
+        self.counters.breaches_emitted += len(raised)
         return raised

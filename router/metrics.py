@@ -190,3 +190,51 @@ def records(snap: Snapshot) -> list[dict[str, Any]]:
             "worker": worker,
         })
     return out
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def dashboard_data(snap: Snapshot, series: list[dict[str, float]]) -> dict[str, Any]:
+    """What ``/dashboard`` shows, from the same snapshot as ``/metrics`` and the metrics topic.
+
+    Rates are shares of the cases routed: acknowledged, actioned, and of those, in time."""
+    from router.core.stats import Figures
+
+    rows = []
+    total = Figures()
+    for platform in snap.platforms:
+        f = snap.stats.platforms.get(platform) or Figures()
+        total.merge(f)
+        rows.append(_dashboard_row(platform, f))
+    return {
+        "worker_id": snap.worker_id,
+        "at": snap.at,
+        "ready": snap.ready,
+        "partitions": snap.partitions,
+        "platforms": rows,
+        "total": _dashboard_row("all", total),
+        "rejected": snap.worker.get("rejected", 0),
+        "breaches_series": series,
+    }
+
+
+def _dashboard_row(platform: str, f: Any) -> dict[str, Any]:
+    c = f.counts
+    return {
+        "platform": platform,
+        "routed": c["routed"],
+        "attached": c["attached"],
+        "open_cases": c["open_cases"],
+        "acknowledged": c["acknowledged"],
+        "actioned": c["actioned"],
+        "ack_rate": _rate(c["acknowledged"], c["routed"]),
+        "action_rate": _rate(c["actioned"], c["routed"]),
+        "ack_in_time_rate": _rate(c["acknowledged_in_time"], c["routed"]),
+        "action_in_time_rate": _rate(c["actioned_in_time"], c["routed"]),
+        "breaches_ack": c["breached_ack"],
+        "breaches_action": c["breached_action"],
+        "time_to_action_p50": f.time_to_action.percentile(0.5),
+        "time_to_action_p90": f.time_to_action.percentile(0.9),
+    }

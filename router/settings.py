@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     log_hmac_key: SecretStr | None = None
 
     # --- consumer group timing -------------------------------------------------------------------
+    static_membership: bool = False
     session_timeout_s: float = Field(10.0, gt=0)
     heartbeat_interval_s: float = Field(1.0, gt=0)
     rebalance_timeout_s: float = Field(10.0, gt=0)

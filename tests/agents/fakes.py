@@ -106,12 +106,12 @@ class Rig:
 
 def rig(policy: SlaPolicy | None = None, matcher: Any = None, held: set[int] | None = None) -> Rig:
     app = faust.App("test-router", broker="kafka://127.0.0.1:1", store="memory://")
-    raw = faust.Schema(key_serializer="raw", value_serializer="raw")
+    raw = {"key_type": bytes, "value_type": bytes}
     clock = Clock()
     counters = WorkerCounters()
     casework = CaseWork(
-        cases=case_state(app.Table("cases", partitions=N, schema=raw)),
-        stats=stats_state(app.Table("stats", partitions=N, schema=raw)),
+        cases=case_state(app.Table("cases", partitions=N, **raw)),
+        stats=stats_state(app.Table("stats", partitions=N, **raw)),
         policy=policy or load_policy(None, [*REGISTRY.ids, "unknown"]),
         topics=Topics(receipts="reports.receipts", breaches="sla.breaches", review="outbound.review",
                       outbound_prefix="outbound.", source="/test"),

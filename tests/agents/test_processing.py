@@ -139,18 +139,18 @@ def test_responses_meet_deadlines_and_breaches_are_raised_once() -> None:
     from router.output import Outbox
 
     out = Outbox()
-    assert sweep(t0 + 9, r.held, out) == 0
+    assert len(sweep(t0 + 9, r.held, out)) == 0
     r.clock.now = t0 + 11
-    assert sweep(r.clock.now, r.held, out) == 1
+    assert len(sweep(r.clock.now, r.held, out)) == 1
     breaches = values(out.first, "sla.breaches")
     assert [(b["stage"], b["breach_id"]) for b in breaches] == [("ack", f"{case_id}:ack")]
-    assert sweep(t0 + 12, r.held, Outbox()) == 0, "once per stage"
+    assert len(sweep(t0 + 12, r.held, Outbox())) == 0, "once per stage"
     # a late acknowledgement does not undo the breach; the action is then met in time
     late = r.caselane.process([_response(case_id, p, "received", "2027-01-15T08:00:11Z"),
                                _response(case_id, p, "removed", "2027-01-15T08:00:30Z", offset=1)])
     assert late.then, "state is written"
     out2 = Outbox()
-    assert sweep(t0 + 1000, r.held, out2) == 0
+    assert len(sweep(t0 + 1000, r.held, out2)) == 0
     figures = r.casework.partition_stats(p).platforms["x"].counts
     assert (figures["routed"], figures["acknowledged"], figures["actioned"], figures["breached_ack"],
             figures["open_cases"]) == (1, 1, 1, 1, 0)
@@ -169,7 +169,7 @@ def test_silent_cases_breach_both_stages_in_order() -> None:
     # partitions not held are not swept
     r2 = rig(policy=policy)
     _route_one(r2)
-    assert r2.casework.sweep(r2.clock.now + 3600, set(), Outbox()) == 0
+    assert len(r2.casework.sweep(r2.clock.now + 3600, set(), Outbox())) == 0
 
 
 def test_responses_for_unknown_cases_and_bad_responses_are_counted_not_fatal() -> None:
@@ -201,12 +201,12 @@ def test_needs_info_pauses_the_action_breach() -> None:
 
     r.clock.now = t0 + 5
     r.caselane.process([_response(case_id, p, "needs_info", at(t0 + 5))])
-    assert r.casework.sweep(t0 + 500, r.held, Outbox()) == 0
+    assert len(r.casework.sweep(t0 + 500, r.held, Outbox())) == 0
     r.clock.now = t0 + 505
     r.caselane.process([_response(case_id, p, "received", at(t0 + 505), offset=1)])
     out = Outbox()
-    assert r.casework.sweep(t0 + 559, r.held, out) == 0  # due at 60 s plus the 500 s waited
-    assert r.casework.sweep(t0 + 560, r.held, out) == 1
+    assert len(r.casework.sweep(t0 + 559, r.held, out)) == 0  # due at 60 s plus the 500 s waited
+    assert len(r.casework.sweep(t0 + 560, r.held, out)) == 1
     assert values(out.first, "sla.breaches")[0]["stage"] == "action"
 
 

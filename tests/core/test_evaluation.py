@@ -3,22 +3,22 @@ from __future__ import annotations
 from router.core.evaluation import Expectation, Outcome, score
 
 
-def E(case_id, route, groups=(), origins=(), **kw):  # noqa: N802 - table helper
+def expect(case_id, route, groups=(), origins=(), **kw):
     return Expectation(case_id, route, frozenset(groups), frozenset(origins), **kw)
 
 
-def O(route, groups=(), origins=(), **kw):  # noqa: N802 - table helper
+def got(route, groups=(), origins=(), **kw):
     return Outcome(route, frozenset(groups), frozenset(origins), **kw)
 
 
 def test_scores_and_misses() -> None:
     report = score([
-        (E("a", "x", ["TTP"], ["PK"]), O("x", ["TTP"], ["PK"])),
-        (E("b", "x", ["TTP", "BLA"]), O("x", ["TTP"])),                 # one missed group
-        (E("c", "x", []), O("x", ["LET"], evidence="LET<-LET")),          # one false group
-        (E("d", "review"), O("x")),                                       # wrong route
-        (E("e", "dlq"), O("dlq")),
-        (E("f", "x", mirror_of="ttp_media", checks_mirror=True), O("x", mirror_of="ttp_media")),
+        (expect("a", "x", ["TTP"], ["PK"]), got("x", ["TTP"], ["PK"])),
+        (expect("b", "x", ["TTP", "BLA"]), got("x", ["TTP"])),                 # one missed group
+        (expect("c", "x", []), got("x", ["LET"], evidence="LET<-LET")),          # one false group
+        (expect("d", "review"), got("x")),                                       # wrong route
+        (expect("e", "dlq"), got("dlq")),
+        (expect("f", "x", mirror_of="ttp_media", checks_mirror=True), got("x", mirror_of="ttp_media")),
     ])
     g = report.fields["groups"]
     assert (g.tp, g.fp, g.fn) == (2, 1, 1)
@@ -31,5 +31,5 @@ def test_scores_and_misses() -> None:
 
 
 def test_empty_fields_are_perfect_not_undefined() -> None:
-    report = score([(E("a", "x"), O("x"))])
+    report = score([(expect("a", "x"), got("x"))])
     assert report.fields["origins"].precision == 1.0 and report.fields["origins"].recall == 1.0

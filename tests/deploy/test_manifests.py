@@ -52,7 +52,7 @@ CRD_SCHEMAS = {
     ("keda.sh/v1alpha1", "TriggerAuthentication"): "triggerauthentication-keda.sh-v1alpha1.json",
 }
 
-#: Secrets the manifests reference that are made outside them (docs/production.md says how).
+#: Secrets the manifests reference that are made outside them (the README ("Running in production") says how).
 EXTERNAL_SECRETS = {"kafka-cluster-ca-cert"}
 
 #: Metric names the alerts and the dashboard may use besides the router's own (METRICS):
@@ -194,8 +194,7 @@ def router_settings(env: dict[str, Any]) -> Any:
     """The router's Settings as the StatefulSet configures them (file paths are not read here)."""
     from router.settings import load_settings
 
-    plain = {k[len("ROUTER_"):].lower(): v for k, v in env.items()
-             if k.startswith("ROUTER_") and not k.startswith("ROUTER_FAUST_") and isinstance(v, str)}
+    plain = {k[len("ROUTER_"):].lower(): v for k, v in env.items() if k.startswith("ROUTER_") and isinstance(v, str)}
     return load_settings(**plain)
 
 
@@ -205,12 +204,12 @@ def compose() -> dict[str, Any]:
 
 
 def check_router_env(names: list[str], where: str) -> None:
-    """Every ROUTER_* variable is a setting of router/settings.py (or a Faust setting passed
-    through ROUTER_FAUST_*): a renamed setting must not be silently ignored."""
+    """Every ROUTER_* variable is a setting of router/settings.py: a renamed setting must not be
+    silently ignored."""
     from router.settings import Settings
 
     fields = {f"ROUTER_{name.upper()}" for name in Settings.model_fields}
-    unknown = [n for n in names if n.startswith("ROUTER_") and not n.startswith("ROUTER_FAUST_") and n not in fields]
+    unknown = [n for n in names if n.startswith("ROUTER_") and n not in fields]
     assert not unknown, f"{where}: not router settings: {unknown}"
 
 
@@ -383,14 +382,18 @@ def test_statefulset_worker(statefulset: dict[str, Any], container: dict[str, An
     spec = statefulset["spec"]
     pod = spec["template"]["spec"]
     # stable identity: the pod name is the worker id and the static group membership id
-    for name in ("ROUTER_WORKER_ID", "ROUTER_FAUST_CONSUMER_GROUP_INSTANCE_ID"):
-        assert env[name] == {"fieldRef": {"fieldPath": "metadata.name"}}, name
+    assert env["ROUTER_WORKER_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["ROUTER_STATIC_MEMBERSHIP"] == "true"
     check_router_env(list(env), "StatefulSet report-router")
-    # ROUTER_FAUST_CONSUMER_GROUP_INSTANCE_ID really reaches Faust's consumer (env_prefix of the app)
-    import faust
+    # the worker id really becomes Faust's static group membership id
+    from router.app import build_app
 
-    monkeypatch.setenv("ROUTER_FAUST_CONSUMER_GROUP_INSTANCE_ID", "report-router-3")
-    assert faust.App("probe", env_prefix="ROUTER_FAUST_").conf.consumer_group_instance_id == "report-router-3"
+    monkeypatch.setenv("ROUTER_WORKER_ID", "report-router-3")
+    monkeypatch.setenv("ROUTER_STATIC_MEMBERSHIP", "true")
+    monkeypatch.setenv("ROUTER_STORE", "memory")
+    from router.settings import load_settings
+
+    assert build_app(load_settings()).conf.consumer_group_instance_id == "report-router-3"
     # graceful shutdown, probes on the web port
     assert pod["terminationGracePeriodSeconds"] >= 30
     port = {p["name"]: p["containerPort"] for p in container["ports"]}["http"]

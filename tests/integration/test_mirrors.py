@@ -38,7 +38,8 @@ async def test_actioned_account_catches_the_next_mirror(broker, workers) -> None
         assert first["mirror_of"] is None
         response = {"schema": "platform.response/v1", "case_id": first["case_id"], "platform": "x",
                     "status": "removed", "at": "2026-11-01T13:00:00Z", "account": "TTP_Media_Cell"}
-        await produce(broker.bootstrap, "platform.responses", [(first["case_id"].encode(), json.dumps(response).encode())])
+        key = first["case_id"].encode()
+        await produce(broker.bootstrap, "platform.responses", [(key, json.dumps(response).encode())])
         await _wait_banned(worker, 1)
         # the same handle on another platform, and an unrelated handle, are not mirrors
         await produce(broker.bootstrap, "reports.submitted", [_report("m2", "ttp_media_cell_backup"),
