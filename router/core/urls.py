@@ -26,7 +26,7 @@ TRACKING_PREFIXES = ("utm_", "__cft__", "__tn__", "__xts__", "hmb_")
 
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+_WEB_PORTS = frozenset({80, 443})
 
 
 class UrlError(ValueError):
@@ -107,8 +107,8 @@ def parse_url(url: str) -> ParsedUrl:
     if not host:
         raise UrlError("url must be http(s) with a host")
     ascii_host = host.isascii() and not any(label.startswith("xn--") for label in host.split("."))
-    if port is not None and port == _DEFAULT_PORTS.get(parts.scheme.lower()):
-        port = None
+    if port in _WEB_PORTS:
+        port = None  # the web's own ports, with either scheme, say nothing about the site
     query = tuple(
         sorted(
             (unquote(k), v)

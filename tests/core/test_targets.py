@@ -20,6 +20,7 @@ REGISTRY = PlatformRegistry.from_dict(yaml.safe_load((DATA.parent.parent / "rout
         ("https://www.twitter.com/a/status/1", "x"),
         ("https://mobile.twitter.com/a/status/1", "x"),
         ("http://X.COM./a", "x"),
+        ("http://twitter.com:443/a/status/6", "x"),
         ("https://t.co/abc", "x"),
         ("https://facebook.com/page/posts/1", "facebook"),
         ("https://web.facebook.com/watch/?v=1", "facebook"),
@@ -131,7 +132,8 @@ def test_unusable_urls(bad: str) -> None:
 
 def test_generic_normalisation() -> None:
     assert normalise_url("HTTP://Blog.Example.com:443/a//b/../c/?utm_source=x&b=2&a=1#top") == \
-        "https://blog.example.com:443/a/c?a=1&b=2"
+        "https://blog.example.com/a/c?a=1&b=2"
+    assert normalise_url("https://blog.example.com:8080/a") == "https://blog.example.com:8080/a"
     assert normalise_url("https://blog.example.com/%7Euser/") == "https://blog.example.com/~user"
 
 
