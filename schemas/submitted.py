@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Annotated, ClassVar, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -19,6 +18,9 @@ MAX_SHORT = 256
 
 _BCP47 = r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,8}$"
 _CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
+# scheme, optional user info, a host (name or bracketed IPv6), an optional numeric port, then the
+# end or the path/query/fragment
+_URL = re.compile(r"^(?i:https?)://(?:[^/?#]*@)?(\[[0-9A-Fa-f:.]+\]|[^:/?#\[\]@]+)(?::([0-9]{1,5}))?(?:[/?#]|$)")
 
 Short = Annotated[str, StringConstraints(max_length=MAX_SHORT)]
 
@@ -30,15 +32,11 @@ def check_url(value: str) -> str:
     """
     if _CONTROL.search(value):
         raise ValueError("url must not contain spaces or control characters")
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        raise ValueError("url is malformed") from None
-    if parts.scheme.lower() not in ("http", "https"):
+    if not value[:8].lower().startswith(("http://", "https://")):
         raise ValueError("url must use http or https")
-    if not parts.hostname:
-        raise ValueError("url must have a host")
+    match = _URL.match(value)
+    if match is None or (match.group(2) is not None and int(match.group(2)) > 65535):
+        raise ValueError("url must have a host (and a valid port, if any)")
     return value
 
 

