@@ -25,17 +25,17 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_groups import synthetic_watchlist  # noqa: E402
+from bench_groups import synthetic_watchlist
 
-from router.config import load_registry  # noqa: E402
-from router.core.enrich import Enricher  # noqa: E402
-from router.core.groups import GroupMatcher  # noqa: E402
-from router.core.mirrors import BannedIndex  # noqa: E402
-from router.core.watchlist import load_watchlist_dict  # noqa: E402
-from router.decode import Rejection, decode_report  # noqa: E402
-from router.demo import demo_reports  # noqa: E402
-from router.geoip import IpCountryTable  # noqa: E402
-from router.settings import load_settings  # noqa: E402
+from router.config import load_registry
+from router.core.enrich import Enricher
+from router.core.groups import GroupMatcher
+from router.core.mirrors import BannedIndex
+from router.core.watchlist import load_watchlist_dict
+from router.decode import Rejection, decode_report
+from router.demo import demo_reports
+from router.geoip import IpCountryTable
+from router.settings import load_settings
 
 WATCHLIST = Path(__file__).resolve().parents[1] / "router" / "data" / "watchlist.yaml"
 
