@@ -147,11 +147,19 @@ class Runtime:
         self.broker_up = True
         self.producer_ready.set()
         consumer = self.app.consumer
+        counters = self.counters
+
+        def intake_done(n: int) -> None:
+            counters.acknowledged_intake += n
+
+        def cases_done(n: int) -> None:
+            counters.acknowledged_cases += n
+
         self.runners = [
             LaneRunner(self.intake_lane, self.intake.process, self.publisher, lambda m: m.ack(consumer),
-                       batch_max=s.batch_max),
+                       batch_max=s.batch_max, on_batch=intake_done),
             LaneRunner(self.case_lane, self.caselane.process, self.publisher, lambda m: m.ack(consumer),
-                       batch_max=s.batch_max),
+                       batch_max=s.batch_max, on_batch=cases_done),
         ]
         log.info("worker.lanes_started", worker_id=s.worker_id)
         try:

@@ -120,6 +120,10 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--quiet", action="store_true", help="figures only, no list of misses")
     ev.set_defaults(func=_lazy("router.evaluate", "run_eval"))
 
+    from router.bench import add_parser as add_bench
+
+    add_bench(sub)
+
     schemas = sub.add_parser("schemas", help="event contract schemas")
     ssub = schemas.add_subparsers(dest="action", required=True)
     export = ssub.add_parser("export", help="write the JSON Schema files")

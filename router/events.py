@@ -21,9 +21,24 @@ from router.output import Headers
 _JSON = b"application/json"
 
 
+_SECONDS: dict[int, str] = {}
+_LAST: list[Any] = [None, ""]
+
+
 def rfc3339(ts: float) -> str:
-    """UTC, millisecond precision, ``Z`` offset."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """UTC, millisecond precision, ``Z`` offset. Hot path: a batch shares one ``now``, so the last
+    answer is kept, and so is each formatted second."""
+    if ts == _LAST[0]:
+        return _LAST[1]  # type: ignore[no-any-return]
+    seconds, millis = divmod(round(ts * 1000), 1000)
+    prefix = _SECONDS.get(seconds)
+    if prefix is None:
+        if len(_SECONDS) > 8192:
+            _SECONDS.clear()
+        prefix = _SECONDS[seconds] = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{prefix}.{millis:03d}Z"
+    _LAST[0], _LAST[1] = ts, text
+    return text
 
 
 def ce_headers(schema: str, event_id: str, source: str, ts: float) -> Headers:
@@ -109,8 +124,13 @@ def internal_report(enriched: Enriched, received_at: float) -> bytes:
     data = enriched.to_dict()
     data["v"] = 1
     data["received_at"] = received_at
-    return orjson.dumps(data)
+    return dumps(data)
 
 
 def dumps(value: dict[str, Any]) -> bytes:
-    return orjson.dumps(value)
+    """JSON bytes of exactly their own size.
+
+    orjson returns bytes objects that keep its whole output buffer allocated (8 KiB for a record
+    of a few hundred bytes); with thousands of records in flight that multiplied the worker's
+    memory. A copy through a memoryview costs a third of a microsecond."""
+    return bytes(memoryview(orjson.dumps(value)))

@@ -17,6 +17,7 @@ from router.core.stats import PartitionStats, merge_partitions
 #: name -> (kind, help). The only metric names the router exports.
 METRICS: dict[str, tuple[str, str]] = {
     "router_reports_received_total": ("counter", "Input records read by this worker process"),
+    "router_records_done_total": ("counter", "Records fully processed (everything they produced stored), by lane"),
     "router_reports_rejected_total": ("counter", "Input records dead-lettered, by kind"),
     "router_reports_duplicate_total": ("counter", "Re-sent reports already in their case"),
     "router_routed_total": ("counter", "Cases routed (opened), by platform; partitions held"),
@@ -91,6 +92,10 @@ def prometheus(snap: Snapshot) -> str:
 
     w = snap.worker
     family("router_reports_received_total", [_line("router_reports_received_total", w["received"])])
+    family("router_records_done_total", [
+        _line("router_records_done_total", w["acknowledged_intake"], lane="intake"),
+        _line("router_records_done_total", w["acknowledged_cases"], lane="cases"),
+    ])
     family("router_reports_rejected_total", [
         _line("router_reports_rejected_total", w[f"rejected_{k}"], kind=k)
         for k in ("decode", "validation", "processing")

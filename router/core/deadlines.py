@@ -16,8 +16,11 @@ from router.core.cases import Case, pending_deadlines
 
 def next_due(case: Case) -> float | None:
     """The earliest deadline of the case that can still be breached, or None."""
-    pending = pending_deadlines(case)
-    return min(due for due, _ in pending) if pending else None
+    due = None
+    for when, _ in pending_deadlines(case):
+        if due is None or when < due:
+            due = when
+    return due
 
 
 class DeadlineIndex:
