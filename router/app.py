@@ -45,6 +45,7 @@ class RouterApp(faust.App):
     router_lanes: dict[str, Lane]
     router_fix_end_offsets: bool
     router_client_kwargs: dict[str, Any]
+    router_fetch_wait_ms: int
 
     def _new_transport(self) -> Any:
         return LaneTransport(self.conf.broker_consumer, self)
@@ -286,6 +287,7 @@ def build_app(settings: Settings, config: RouterConfig | None = None) -> RouterA
         table_standby_replicas=1,
     )
     app.router_fix_end_offsets = settings.fix_end_offsets == "on"
+    app.router_fetch_wait_ms = settings.fetch_wait_ms
     app.router_client_kwargs = client_kwargs(settings)
     runtime = Runtime(app, settings, config)
     app.router = runtime

@@ -71,9 +71,25 @@ class Lane:
         return dropped
 
 
+class LaneConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    """Faust's consumer thread, with the fetch wait of the router's settings.
+
+    Faust hard-codes ``fetch_max_wait_ms=1500``: a fetch that finds no new record waits that long
+    on the broker, and the embedded broker waits out the whole time even when records arrive
+    meanwhile, so records were picked up in bursts seconds apart."""
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = self.app.router_fetch_wait_ms  # type: ignore[attr-defined]
+        return consumer
+
+
 class LaneConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer with a batch drain loop for lane topics (see module docstring)
     and, where the broker reports wrong end offsets, verified highwaters for table recovery."""
+
+    def _new_consumer_thread(self) -> LaneConsumerThread:
+        return LaneConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - exercised end to end
         lanes: dict[str, Lane] = self.app.router_lanes  # type: ignore[attr-defined]

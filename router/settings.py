@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     case_retention_s: float = Field(30 * 86400, gt=0)
     batch_max: int = Field(2000, ge=1, le=100_000)
     linger_ms: int = Field(2, ge=0, le=1000)
+    fetch_wait_ms: int = Field(100, ge=1, le=5000)
     fix_end_offsets: Literal["auto", "on", "off"] = "auto"
 
     # --- web and logs --------------------------------------------------------------------------
