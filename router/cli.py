@@ -121,8 +121,10 @@ def parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=_lazy("router.evaluate", "run_eval"))
 
     from router.bench import add_parser as add_bench
+    from router.report import add_parser as add_report
 
     add_bench(sub)
+    add_report(sub)
 
     schemas = sub.add_parser("schemas", help="event contract schemas")
     ssub = schemas.add_subparsers(dest="action", required=True)
