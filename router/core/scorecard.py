@@ -94,7 +94,7 @@ def current_snapshots(records: Iterable[Mapping[str, Any]]) -> list[list[Mapping
             latest[worker] = (at, group)
     chosen: list[list[Mapping[str, Any]]] = []
     claimed: set[int] = set()
-    for at, group in sorted(latest.values(), key=lambda item: item[0], reverse=True):
+    for _, group in sorted(latest.values(), key=lambda item: item[0], reverse=True):
         partitions = set(group[0].get("partitions", ()))
         if partitions & claimed:
             continue

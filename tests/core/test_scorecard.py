@@ -4,9 +4,9 @@ from router.core.scorecard import current_snapshots, scorecard
 
 
 def rec(worker, at, platform, partitions, routed=0, in_time=0, breached_ack=0, buckets=None, groups=None):
-    counts = {"routed": routed, "attached": 0, "acknowledged": routed, "actioned": in_time, "breached_ack": breached_ack,
-              "breached_action": 0, "open_cases": routed - in_time, "acknowledged_in_time": routed,
-              "actioned_in_time": in_time}
+    counts = {"routed": routed, "attached": 0, "acknowledged": routed, "actioned": in_time,
+              "breached_ack": breached_ack, "breached_action": 0, "open_cases": routed - in_time,
+              "acknowledged_in_time": routed, "actioned_in_time": in_time}
     dist = {"count": sum((buckets or {}).values()), "p50": None, "p90": None, "p99": None, "buckets": buckets or {}}
     return {"schema": "router.metrics/v1", "worker_id": worker, "at": at, "platform": platform,
             "partitions": partitions, "counts": counts, "time_to_ack": dist, "time_to_action": dist,
