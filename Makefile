@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine (Python 3.11+ with venv is all it needs):
 #   make run    install, start the embedded broker, the worker and a demo feed, show reports flowing
 #   make test   install and run the whole suite (what CI runs, through .ci/run)
-# Other targets: make bench, make lint, make schemas, make clean.
+# Other targets: make bench (router bench and the bench/ scripts; prints figures), make lint,
+# make schemas, make clean.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -31,6 +32,10 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/router bench
+	$(PY) bench/bench_enrichment.py
+	$(PY) bench/bench_sla.py
+	$(PY) bench/bench_groups.py --quick
+	$(PY) bench/bench_origins.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
