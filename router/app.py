@@ -126,7 +126,28 @@ class Runtime:
     # --- readiness ---------------------------------------------------------------------------
     @property
     def ready(self) -> bool:
-        return self.recovered and self.producer_ready.is_set() and not self.app.rebalancing
+        return self.recovered and self.broker_up and self.producer_ready.is_set() and not self.app.rebalancing
+
+    async def watch_broker(self, every: float = 2.0) -> None:
+        """Ask the broker for metadata every ``every`` seconds: while it does not answer the worker
+        is not ready (/ready 503, router_broker_up 0), and the logs say so once per change. The
+        clients reconnect by themselves; publications are retried with backoff meanwhile."""
+        assert self.publisher is not None
+        client = self.publisher.producer.client
+        down_since: float | None = None
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await asyncio.wait_for(client.fetch_all_metadata(), timeout=max(every, 3.0))
+                if down_since is not None:
+                    log.info("broker.available", down_s=round(time.time() - down_since, 1))
+                    down_since = None
+                self.broker_up = True
+            except Exception as exc:  # any failure to answer: timeout, connection refused, ...
+                if down_since is None:
+                    down_since = time.time()
+                    log.warning("broker.unavailable", error=type(exc).__name__)
+                self.broker_up = False
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def start_io(self) -> None:
@@ -164,7 +185,7 @@ class Runtime:
         ]
         log.info("worker.lanes_started", worker_id=s.worker_id)
         try:
-            await asyncio.gather(*(runner.run() for runner in self.runners))
+            await asyncio.gather(*(runner.run() for runner in self.runners), self.watch_broker())
         finally:
             await producer.stop()
 

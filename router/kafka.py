@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,13 +126,16 @@ async def ensure_topics(settings: Settings, platforms: Iterable[str]) -> dict[st
         await admin.close()
 
 
-async def wait_for_broker(settings: Settings, *, attempts: int | None = None, max_backoff: float = 10.0) -> None:
+async def wait_for_broker(settings: Settings, *, attempts: int | None = None, max_backoff: float = 10.0,
+                          on_attempt: Callable[[int], None] | None = None) -> None:
     """Wait until the broker answers metadata requests, retrying with exponential backoff and
     saying so in the logs. ``attempts=None`` waits for ever."""
     delay = 0.5
     attempt = 0
     while True:
         attempt += 1
+        if on_attempt is not None:
+            on_attempt(attempt)
         admin = admin_client(settings)
         try:
             await admin.start()

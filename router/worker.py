@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 import structlog
+from aiohttp import web
 
 from router.config import ConfigError, load_config
 from router.kafka import TopicLayoutError, broker_cluster_id, ensure_topics, wait_for_broker
@@ -15,10 +16,42 @@ from router.settings import Settings, SettingsError, load_settings
 log = structlog.get_logger("router.worker")
 
 
+async def _waiting_pages(settings: Settings, attempts: list[int]) -> web.AppRunner:
+    """While the broker is awaited, the web port already answers: /health 200, /ready 503,
+    /metrics with router_ready 0 and router_broker_up 0 (so an orchestrator and a dashboard see
+    a live but not ready worker, and why)."""
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "worker_id": settings.worker_id, "phase": "waiting_for_broker"})
+
+    async def ready(_: web.Request) -> web.Response:
+        return web.json_response({"ready": False, "broker": False, "attempts": attempts[0]}, status=503)
+
+    async def metrics(_: web.Request) -> web.Response:
+        lines = ["# HELP router_ready 1 when partitions are assigned and tables recovered", "# TYPE router_ready gauge",
+                 "router_ready 0", "# HELP router_broker_up 1 when the broker answers", "# TYPE router_broker_up gauge",
+                 "router_broker_up 0", "# HELP router_broker_connect_attempts_total Attempts to reach the broker",
+                 "# TYPE router_broker_connect_attempts_total counter",
+                 f"router_broker_connect_attempts_total {attempts[0]}"]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+    app = web.Application()
+    app.add_routes([web.get("/health", health), web.get("/ready", ready), web.get("/metrics", metrics)])
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.web_host, settings.web_port).start()
+    return runner
+
+
 async def preflight(settings: Settings, platforms: list[str]) -> Settings:
     """Wait for the broker, create the topics, and settle ``fix_end_offsets`` from what the
     broker is (the embedded broker reports wrong end offsets; Apache Kafka does not)."""
-    await wait_for_broker(settings)
+    attempts = [0]
+    runner = await _waiting_pages(settings, attempts)
+    try:
+        await wait_for_broker(settings, on_attempt=lambda n: attempts.__setitem__(0, n))
+    finally:
+        await runner.cleanup()
     if settings.create_topics:
         created = [t for t, state in (await ensure_topics(settings, platforms)).items() if state == "created"]
         if created:
