@@ -26,7 +26,7 @@ import orjson
 import structlog
 
 PERSONAL_KEYS = frozenset({"phone", "ip", "reporter", "contact", "email", "name", "signals", "reporter_id"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def keyed_hash(key: bytes, value: object) -> str:
@@ -57,8 +57,10 @@ class Redactor:
 
 
 def escape_controls(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Escape control and bidi characters in values (no forged lines or terminal escapes); the
+    rendered traceback keeps its own line breaks."""
     for k, v in event.items():
-        if isinstance(v, str) and _CONTROL.search(v):
+        if k != "exception" and isinstance(v, str) and _CONTROL.search(v):
             event[k] = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", v)
     return event
 

@@ -119,9 +119,11 @@ class Reader:
                 await self._assign()
                 refreshed = time.monotonic()
 
-    async def settle(self, quiet: float = 1.5) -> None:
-        """Read until nothing new arrives for ``quiet`` seconds."""
-        while await self.poll(quiet):
+    async def settle(self, quiet: float = 1.5, at_most: float = 15.0) -> None:
+        """Read until nothing new arrives for ``quiet`` seconds (or ``at_most`` seconds have
+        passed: periodic topics such as metrics.router are never quiet)."""
+        deadline = time.monotonic() + at_most
+        while await self.poll(quiet) and time.monotonic() < deadline:
             pass
 
     def all(self, topic: str) -> list[Got]:

@@ -1,0 +1,61 @@
+"""Logs: JSON lines, personal values as keyed hashes, control characters escaped, tracebacks
+without local variables, one line per processed record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import structlog
+
+from router.logs import Redactor, configure_logging, escape_controls, keyed_hash
+
+
+def test_personal_values_become_keyed_hashes() -> None:
+    redact = Redactor(b"k1")
+    event = redact(None, "info", {"event": "x", "phone": "+92 300 1234567", "reporter": {"name": "A", "id": 7},
+                                  "nested": {"ip": "1.2.3.4", "other": "kept"}, "case_id": "x-1"})
+    assert event["phone"] == keyed_hash(b"k1", "+92 300 1234567") and event["phone"].startswith("hmac:")
+    assert event["reporter"].startswith("hmac:") and event["nested"]["ip"].startswith("hmac:")
+    assert event["nested"]["other"] == "kept" and event["case_id"] == "x-1"
+    # keyed: another key gives another hash, so a bare-hash dictionary attack does not work
+    assert keyed_hash(b"k2", "+92 300 1234567") != event["phone"]
+
+
+def test_control_characters_are_escaped() -> None:
+    event = escape_controls(None, "info", {"event": "line\x1b[31mred\nnext\u202e", "n": 3})
+    assert event["event"] == "line\\u001b[31mred\\u000anext\\u202e" and event["n"] == 3
+
+
+def test_json_lines_and_tracebacks_without_locals(capsys) -> None:
+    configure_logging("INFO", "json", "secret")
+    log = structlog.get_logger("test")
+    secret_local = "do-not-print-me"  # noqa: F841 - must not appear in the traceback
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("failed", phone="+44 20 7946 0958")
+    logging.getLogger("faust.test").warning("from the standard library %s", "ok")
+    out = capsys.readouterr().out.strip().splitlines()
+    records = [json.loads(line) for line in out]
+    assert records[0]["event"] == "failed" and records[0]["phone"].startswith("hmac:")
+    assert "do-not-print-me" not in out[0] and "+44 20 7946 0958" not in out[0]
+    assert records[0]["exception"][0]["exc_type"] == "ValueError"
+    assert records[1]["event"] == "from the standard library ok" and records[1]["logger"] == "faust.test"
+    sys.stdout.flush()
+
+
+def test_one_line_per_processed_record(capsys) -> None:
+    configure_logging("INFO", "json", "secret")
+    from tests.agents.fakes import Msg, report, rig
+
+    r = rig()
+    r.intake.process([Msg("reports.submitted", 0, i, b"k", report(f"r{i}", url=f"https://t.me/c/{i}",
+                                                                   reporter={"name": "Secret Person"}))
+                      for i in range(5)] + [Msg("reports.submitted", 0, 9, None, b"{bad")])
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    records = [line for line in lines if line["event"] == "record"]
+    assert len(records) == 6
+    assert [x["outcome"] for x in records] == ["routed"] * 5 + ["rejected"]
+    assert all("Secret Person" not in json.dumps(x) for x in lines)
