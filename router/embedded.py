@@ -70,14 +70,14 @@ class EmbeddedBroker:
 
 
 def start_broker(port: int | None = None, host: str = "127.0.0.1", log: Path | None = None,
-                 timeout: float = 20.0, tls: tuple[Path, Path] | None = None) -> EmbeddedBroker:
-    """Start the broker and wait until it accepts connections (raises BrokerStartError)."""
+                 timeout: float = 20.0, advertised_port: int | None = None) -> EmbeddedBroker:
+    """Start the broker and wait until it accepts connections (raises BrokerStartError).
+
+    ``advertised_port``: the port clients are told to use, when something sits in front of the
+    broker (the tests put a TLS proxy there)."""
     port = port or free_port(host)
-    scheme = "tcp"
-    args = [broker_binary(), "broker", "--listener-url", f"{scheme}://{host}:{port}",
-            "--advertised-listener-url", f"{scheme}://{host}:{port}"]
-    if tls is not None:
-        args += ["--cert", str(tls[0]), "--key", str(tls[1])]
+    args = [broker_binary(), "broker", "--listener-url", f"tcp://{host}:{port}",
+            "--advertised-listener-url", f"tcp://{host}:{advertised_port or port}"]
     out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
     try:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -35,8 +35,9 @@ class Got:
         return json.loads(self.value or b"null")
 
 
-async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> list[Sent]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+async def produce(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes]],
+                  client: dict[str, Any] | None = None) -> list[Sent]:
+    producer = AIOKafkaProducer(acks="all", linger_ms=2, **(client or {"bootstrap_servers": bootstrap}))
     await producer.start()
     try:
         pending = []
@@ -63,15 +64,16 @@ async def topic_names(bootstrap: str) -> list[str]:
 class Reader:
     """Reads topics from the beginning (no group), accumulating everything seen."""
 
-    def __init__(self, bootstrap: str, topics: Iterable[str]) -> None:
+    def __init__(self, bootstrap: str, topics: Iterable[str], client: dict[str, Any] | None = None) -> None:
         self.bootstrap = bootstrap
+        self.client = client or {"bootstrap_servers": bootstrap}
         self.topics = list(topics)
         self.seen: dict[str, list[Got]] = {t: [] for t in self.topics}
         self._consumer: AIOKafkaConsumer | None = None
 
     async def __aenter__(self) -> Reader:
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
-                                          auto_offset_reset="earliest", metadata_max_age_ms=1000)
+        self._consumer = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
+                                          metadata_max_age_ms=1000, **self.client)
         await self._consumer.start()
         await self._assign()
         return self

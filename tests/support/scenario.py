@@ -56,16 +56,13 @@ async def wait_metric(worker: Any, name: str, at_least: float, timeout: float = 
     raise AssertionError(f"{name}{labels} stayed at {value} < {at_least} for {timeout:.0f}s")
 
 
-async def route(bootstrap: str, reports: list[tuple[bytes, bytes]], timeout: float = 60.0) -> dict[str, dict[str, Any]]:
+async def route(bootstrap: str, reports: list[tuple[bytes, bytes]], timeout: float = 60.0,
+                client: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Send reports, wait for their receipts; returns report_id -> receipt."""
-    async with Reader(bootstrap, ["reports.receipts"]) as reader:
-        before = len(reader.all("reports.receipts"))
-        await reader.settle(0.3)
-        before = len(reader.all("reports.receipts"))
-        await produce(bootstrap, "reports.submitted", reports)
+    async with Reader(bootstrap, ["reports.receipts"], client=client) as reader:
+        await produce(bootstrap, "reports.submitted", reports, client=client)
         ids = {key.decode() for key, _ in reports}
         await reader.until(lambda s: ids <= {r.json()["report_id"] for r in s["reports.receipts"]}, timeout,
                            what="receipts")
-        del before
         return {r.json()["report_id"]: r.json() for r in reader.all("reports.receipts")
                 if r.json()["report_id"] in ids}
