@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,17 @@ from pathlib import Path
 
 class BrokerStartError(RuntimeError):
     """The embedded broker could not be started."""
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the broker gets SIGTERM when the process that started it dies, so an interrupted
+    test run or ``router dev`` never leaves a broker behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -80,7 +92,8 @@ def start_broker(port: int | None = None, host: str = "127.0.0.1", log: Path | N
             "--advertised-listener-url", f"tcp://{host}:{advertised_port or port}"]
     out = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 - owned by the process
     try:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     except OSError as exc:
         raise BrokerStartError(f"cannot run the embedded broker binary: {exc}") from exc
     finally:

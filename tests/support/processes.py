@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from router.embedded import free_port
+from router.embedded import _die_with_parent, free_port
 
 #: Settings the tests use unless a test overrides them: small, fast, memory-only.
 TEST_ENV = {
@@ -45,7 +45,8 @@ class Worker:
         self.starts += 1
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the process
         self.process = subprocess.Popen([sys.executable, "-m", "router", "worker"], env=self.env, stdout=log,
-                                        stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+                                        stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True,
+                                        preexec_fn=_die_with_parent)
         log.close()
         return self
 
