@@ -9,6 +9,7 @@ through pydantic because this is the hot path (a receipt per input record).
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,15 +42,24 @@ def rfc3339(ts: float) -> str:
     return text
 
 
+_SPEC = ("ce_specversion", b"1.0")
+_CONTENT = ("content-type", _JSON)
+
+
+@functools.lru_cache(maxsize=64)
+def _constant(name: str, value: str) -> tuple[str, bytes]:
+    return (name, value.encode())
+
+
 def ce_headers(schema: str, event_id: str, source: str, ts: float) -> Headers:
     """CloudEvents 1.0 binary-mode headers (the value stays the plain JSON object)."""
     return (
-        ("ce_specversion", b"1.0"),
+        _SPEC,
         ("ce_id", event_id.encode()),
-        ("ce_type", schema.encode()),
-        ("ce_source", source.encode()),
+        _constant("ce_type", schema),
+        _constant("ce_source", source),
         ("ce_time", rfc3339(ts).encode()),
-        ("content-type", _JSON),
+        _CONTENT,
     )
 
 

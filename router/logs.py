@@ -20,7 +20,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 import structlog
@@ -81,11 +81,14 @@ def _shared(key: bytes) -> list[Any]:
     ]
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto", hmac_key: str | None = None) -> dict[str, Any]:
+def configure_logging(level: str = "INFO", fmt: str = "auto", hmac_key: str | None = None,
+                      stream: TextIO | None = None) -> dict[str, Any]:
     """Configure structlog and the standard library; returns the ``logging`` dictConfig used,
-    so a Faust worker can be given the same configuration."""
+    so a Faust worker can be given the same configuration. ``stream``: a text file with a
+    ``buffer`` (default standard output)."""
+    stream = stream or sys.stdout
     key = hmac_key.encode() if hmac_key else os.urandom(32)
-    json_out = fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
+    json_out = fmt == "json" or (fmt == "auto" and not stream.isatty())
     shared = _shared(key)
     renderer: Any = (structlog.processors.JSONRenderer(serializer=_orjson_dumps) if json_out
                      else structlog.dev.ConsoleRenderer(colors=False))
@@ -94,14 +97,14 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", hmac_key: str | No
         structlog.configure(
             processors=[*shared, renderer],
             wrapper_class=structlog.make_filtering_bound_logger(numeric),
-            logger_factory=structlog.BytesLoggerFactory(sys.stdout.buffer),
+            logger_factory=structlog.BytesLoggerFactory(stream.buffer),
             cache_logger_on_first_use=True,
         )
     else:
         structlog.configure(
             processors=[*shared, renderer],
             wrapper_class=structlog.make_filtering_bound_logger(numeric),
-            logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+            logger_factory=structlog.PrintLoggerFactory(stream),
             cache_logger_on_first_use=True,
         )
     formatter = structlog.stdlib.ProcessorFormatter(
@@ -114,7 +117,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", hmac_key: str | No
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"structlog": {"()": lambda: formatter}},
-        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "structlog", "stream": sys.stdout}},
+        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "structlog", "stream": stream}},
         "root": {"handlers": ["default"], "level": level},
         "loggers": {
             # chatty below WARNING and never useful to operators

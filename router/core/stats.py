@@ -94,8 +94,16 @@ class PartitionStats:
 
     def figures(self, platform: str, groups: Iterable[str] = ()) -> list[Figures]:
         """The platform's figures and those of each of its groups: one event updates them all."""
-        out = [self.platforms.setdefault(platform, Figures())]
-        out.extend(self.groups.setdefault((platform, g), Figures()) for g in groups)
+        figures = self.platforms.get(platform)
+        if figures is None:
+            figures = self.platforms[platform] = Figures()
+        out = [figures]
+        for group in groups:
+            key = (platform, group)
+            figures = self.groups.get(key)
+            if figures is None:
+                figures = self.groups[key] = Figures()
+            out.append(figures)
         return out
 
     def to_dict(self) -> dict[str, Any]:

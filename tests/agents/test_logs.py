@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
+from pathlib import Path
 
+import pytest
 import structlog
 
 from router.logs import Redactor, configure_logging, escape_controls, keyed_hash
@@ -28,8 +29,26 @@ def test_control_characters_are_escaped() -> None:
     assert event["event"] == "line\\u001b[31mred\\u000anext\\u202e" and event["n"] == 3
 
 
-def test_json_lines_and_tracebacks_without_locals(capsys) -> None:
-    configure_logging("INFO", "json", "secret")
+@pytest.fixture(scope="module")
+def sink(tmp_path_factory):
+    """A log file that stays open for the rest of the session (loggers cache their sink)."""
+    path: Path = tmp_path_factory.mktemp("logs") / "router.log"
+    handle = path.open("w", encoding="utf-8")
+    configure_logging("INFO", "json", "secret", stream=handle)
+
+    def read_new() -> list[str]:
+        handle.flush()
+        text = path.read_text(encoding="utf-8")
+        new = text[read_new.seen:]
+        read_new.seen = len(text)
+        return new.strip().splitlines()
+
+    read_new.seen = 0
+    return read_new
+
+
+def test_json_lines_and_tracebacks_without_locals(sink) -> None:
+    sink()
     log = structlog.get_logger("test")
     secret_local = "do-not-print-me"  # noqa: F841 - must not appear in the traceback
     try:
@@ -37,24 +56,23 @@ def test_json_lines_and_tracebacks_without_locals(capsys) -> None:
     except ValueError:
         log.exception("failed", phone="+44 20 7946 0958")
     logging.getLogger("faust.test").warning("from the standard library %s", "ok")
-    out = capsys.readouterr().out.strip().splitlines()
+    out = sink()
     records = [json.loads(line) for line in out]
     assert records[0]["event"] == "failed" and records[0]["phone"].startswith("hmac:")
     assert "do-not-print-me" not in out[0] and "+44 20 7946 0958" not in out[0]
     assert records[0]["exception"][0]["exc_type"] == "ValueError"
     assert records[1]["event"] == "from the standard library ok" and records[1]["logger"] == "faust.test"
-    sys.stdout.flush()
 
 
-def test_one_line_per_processed_record(capsys) -> None:
-    configure_logging("INFO", "json", "secret")
+def test_one_line_per_processed_record(sink) -> None:
     from tests.agents.fakes import Msg, report, rig
 
+    sink()
     r = rig()
     r.intake.process([Msg("reports.submitted", 0, i, b"k", report(f"r{i}", url=f"https://t.me/c/{i}",
                                                                    reporter={"name": "Secret Person"}))
                       for i in range(5)] + [Msg("reports.submitted", 0, 9, None, b"{bad")])
-    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    lines = [json.loads(line) for line in sink()]
     records = [line for line in lines if line["event"] == "record"]
     assert len(records) == 6
     assert [x["outcome"] for x in records] == ["routed"] * 5 + ["rejected"]
