@@ -9,6 +9,8 @@ themselves go through batch lanes (``router.lanes``), not through Faust's per-ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import time
 from collections import deque
 from typing import Any
@@ -123,6 +125,28 @@ class Runtime:
         """A banned-account changelog record, from this or another worker (recovery and updates)."""
         self.banned.learn(event.key)
 
+    # --- data reload ---------------------------------------------------------------------------
+    async def reload(self) -> bool:
+        """Re-read the watchlist and the SLA policy (``kill -HUP`` the worker): both are data, so
+        they change without code or restart. A bad file is refused with a log line and the data
+        in use stays; new deadlines apply to cases opened from then on."""
+        from router.config import ConfigError, load_sla_policy, load_watchlist
+
+        loop = asyncio.get_running_loop()
+        try:
+            watchlist, matcher = await loop.run_in_executor(None, load_watchlist, self.settings)
+            policy = load_sla_policy(self.settings, self.config.registry)
+        except ConfigError as exc:
+            self.counters.reloads_failed += 1
+            log.error("reload.refused", error=str(exc))
+            return False
+        self.enricher.matcher = matcher
+        self.casework.policy = policy
+        self.banned.seed(watchlist)
+        self.counters.reloads += 1
+        log.info("reload.done", groups=len(watchlist.groups), names=matcher.alias_count)
+        return True
+
     # --- readiness ---------------------------------------------------------------------------
     @property
     def ready(self) -> bool:
@@ -184,6 +208,8 @@ class Runtime:
                        batch_max=s.batch_max, on_batch=cases_done),
         ]
         log.info("worker.lanes_started", worker_id=s.worker_id)
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         try:
             await asyncio.gather(*(runner.run() for runner in self.runners), self.watch_broker())
         finally:

@@ -42,6 +42,8 @@ class WorkerCounters:
     responses_out_of_order: int = 0
     responses_after_close: int = 0
     breaches_emitted: int = 0
+    reloads: int = 0
+    reloads_failed: int = 0
     acknowledged_intake: int = 0
     acknowledged_cases: int = 0
     routed_by_platform: dict[str, int] = field(default_factory=dict)

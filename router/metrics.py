@@ -30,6 +30,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "router_time_to_seconds": ("gauge", "Time to acknowledge / act, percentiles, by platform and stage"),
     "router_responses_total": ("counter", "Platform responses, by outcome"),
     "router_ready": ("gauge", "1 when partitions are assigned and tables recovered"),
+    "router_reloads_total": ("counter", "Reloads of the watchlist and SLA policy (SIGHUP), by result"),
     "router_broker_up": ("gauge", "1 when the broker answers"),
     "router_held_partitions": ("gauge", "Case partitions held by this worker"),
     "router_pending_deadlines": ("gauge", "Entries in the SLA deadline index"),
@@ -144,6 +145,8 @@ def prometheus(snap: Snapshot) -> str:
         _line("router_responses_total", w["responses_after_close"], outcome="after_close"),
     ])
     family("router_ready", [_line("router_ready", 1 if snap.ready else 0)])
+    family("router_reloads_total", [_line("router_reloads_total", w["reloads"], result="done"),
+                                    _line("router_reloads_total", w["reloads_failed"], result="refused")])
     family("router_broker_up", [_line("router_broker_up", 1 if snap.broker_up else 0)])
     family("router_held_partitions", [_line("router_held_partitions", len(snap.partitions))])
     family("router_pending_deadlines", [_line("router_pending_deadlines", snap.pending_deadlines)])

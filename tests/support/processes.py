@@ -78,9 +78,11 @@ class Worker:
         return self.get("/metrics")[1].decode()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send a signal to the worker; wait for it to end unless the signal is SIGHUP."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, sig)
-            self.process.wait(30)
+            if sig != signal.SIGHUP:
+                self.process.wait(30)
 
     def stop(self, timeout: float = 30.0) -> int | None:
         if self.process is None:
