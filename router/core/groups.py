@@ -67,6 +67,23 @@ class GroupTag:
     designations: tuple[str, ...]  # sorted unique authority codes, e.g. ("PK", "UK", "UN", "US")
 
 
+_object_new: Final = object.__new__
+_SET_ID, _SET_NAME, _SET_MATCHED, _SET_DESIGNATIONS = (
+    GroupTag.__dict__[field].__set__ for field in ("id", "name", "matched", "designations")  # slot descriptors
+)
+
+
+def _new_tag(id: str, name: str, matched: tuple[str, ...], designations: tuple[str, ...]) -> GroupTag:  # noqa: A002
+    """``GroupTag(id, name, matched, designations)`` without the frozen dataclass ``__init__`` (which sets each
+    field through ``object.__setattr__``): the slots are written through their descriptors, once, here."""
+    tag = _object_new(GroupTag)
+    _SET_ID(tag, id)
+    _SET_NAME(tag, name)
+    _SET_MATCHED(tag, matched)
+    _SET_DESIGNATIONS(tag, designations)
+    return tag
+
+
 class _Entry(NamedTuple):
     """One group's (or umbrella's, or blocker's) claim on one automaton key."""
 
@@ -211,20 +228,20 @@ class GroupMatcher:
         candidates = self._candidates(folded.text)
         if not candidates:
             return ()
-        return self._tags(folded, candidates, _bounds(text, account, url))
+        return self._tags(folded, candidates, (text, account, url))
 
     def _tags(
-        self, folded: Folded, candidates: list[tuple[_Entry, int, int, bool]], bounds: list[tuple[str, int, int]]
+        self, folded: Folded, candidates: list[tuple[_Entry, int, int, bool]], inputs: tuple[str | None, ...]
     ) -> tuple[GroupTag, ...]:
         """Apply the per-hit rules, then build one tag per group with its evidence (sorted by id)."""
         if len(candidates) == 1 and candidates[0][0].group >= 0:  # the commonest case, without the bookkeeping
             entry, start, end, anywhere = candidates[0]
-            span = folded.source_span(start, end)
+            a, b = span = folded.source_span(start, end)
             if not (entry.plain or _entry_accepts(entry, folded, start, end, span, anywhere)):
                 return ()
             group = self._groups[entry.group]
-            matched = (_evidence(folded.source, *span, bounds),)
-            return (GroupTag(group.id, group.name, matched, self._designations[entry.group]),)
+            matched = (_evidence(folded.source, a, b, _bounds(*inputs)),)
+            return (_new_tag(group.id, group.name, matched, self._designations[entry.group]),)
         blocked = [(s, e) for entry, s, e, _ in candidates if entry.group == _BLOCKER] if self._blocking else []
         spans: dict[int, list[tuple[int, int]]] = {}  # group -> spans in the source
         for entry, start, end, anywhere in candidates:
@@ -235,6 +252,7 @@ class GroupMatcher:
                 spans.setdefault(entry.group, []).append(span)
         tags = []
         source = folded.source
+        bounds = _bounds(*inputs) if spans else []
         for g in sorted(spans):
             if g < 0:
                 continue  # umbrella names: evidence for the covered groups named otherwise
@@ -251,7 +269,7 @@ class GroupMatcher:
                         break
                 matched = tuple(unique)
             group = self._groups[g]
-            tags.append(GroupTag(group.id, group.name, matched, self._designations[g]))
+            tags.append(_new_tag(group.id, group.name, matched, self._designations[g]))
         return tuple(tags)
 
 
@@ -259,10 +277,14 @@ def _bounds(text: str | None, account: str | None, url: str | None) -> list[tupl
     """Where each input sits in the joined source (kind, start, end), to widen evidence by kind."""
     bounds = []
     offset = 0
-    for kind, value in (("text", text), ("account", account), ("url", url)):
-        if value:
-            bounds.append((kind, offset, offset + len(value)))
-            offset += len(value) + 1
+    if text:
+        offset = len(text) + 1
+        bounds.append(("text", 0, offset - 1))
+    if account:
+        bounds.append(("account", offset, offset + len(account)))
+        offset += len(account) + 1
+    if url:
+        bounds.append(("url", offset, offset + len(url)))
     return bounds
 
 
@@ -335,11 +357,11 @@ def _evidence(source: str, a: int, b: int, bounds: list[tuple[str, int, int]]) -
 
     The widening regexes are anchored (``match`` with bounds), so each costs at most the widened length.
     """
-    kind, lo, hi = "text", 0, len(source)
-    for part in bounds:
-        if part[1] <= a < part[2]:
-            kind, lo, hi = part
+    for kind, lo, hi in bounds:
+        if lo <= a < hi:
             break
+    else:
+        kind, lo, hi = "text", 0, len(source)
     if kind == "account":
         return source[lo:hi].strip()[:MAX_EVIDENCE_CHARS]
     if kind == "url":

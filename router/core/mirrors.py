@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Final
 
 from router.core.textnorm import fold_confusables
@@ -40,7 +41,17 @@ _PREFIX: Final = re.compile(r"\A(?:real|the|official|backup|new)[._-]*")
 _LEET: Final = str.maketrans("01l34578", "oiieastb")  # l is folded with 1 and i: all three look alike
 _SEPARATORS: Final = str.maketrans("", "", "._-")
 _DOUBLES: Final = re.compile(r"(.)\1+")
+_FIRST_GROUP: Final = itemgetter(1)  # a C-level replacement callable: re.sub with the template r"\1" costs more
 _STEPS: Final = ("homoglyph", "digit_swap", "separator")
+# Cheap pre-checks before the affix regexes, which only ever match these words (or a trailing ASCII digit):
+# by first (last) character, the prefix (suffix) words that a handle starting (ending) with it may have.
+_PREFIX_WORDS: Final = ("real", "the", "official", "backup", "new")
+_PREFIX_BY_FIRST: Final = {w[0]: tuple(v for v in _PREFIX_WORDS if v[0] == w[0]) for w in _PREFIX_WORDS}
+_SUFFIX_WORDS: Final = tuple(_AFFIX_WORDS.split("|"))
+_DIGIT_SUFFIX: Final = ("",)  # a trailing digit: endswith("") is always true
+_SUFFIX_BY_LAST: Final = {w[-1]: tuple(v for v in _SUFFIX_WORDS if v[-1] == w[-1]) for w in _SUFFIX_WORDS} | {
+    d: _DIGIT_SUFFIX for d in "0123456789"
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +63,32 @@ class MirrorMatch:
 
 def canonical_account(account: str) -> str:
     """Strip spaces and one leading ``@``, NFKC, casefold, delete invisible characters."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", account.strip())).casefold()
+    text = account.strip()
+    if text.isascii() and text.isprintable():  # the usual case: NFKC changes nothing, nothing is invisible
+        return text.lower().removeprefix("@").strip()
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold()
     return text.removeprefix("@").strip()
 
 
+def _ascii_skeleton_table() -> tuple[bytes, bytes]:
+    """The three folding steps of ``_unsqueezed`` as one ``bytes.translate`` (table, deleted) for ASCII."""
+    table, deleted = bytearray(range(256)), bytearray()
+    for b in range(128):
+        out = fold_confusables(chr(b)).translate(_LEET).translate(_SEPARATORS)
+        if not out:
+            deleted.append(b)
+        else:
+            assert len(out) == 1 and out.isascii(), (b, out)
+            table[b] = ord(out)
+    return bytes(table), bytes(deleted)
+
+
+_ASCII_SKELETON, _ASCII_SKELETON_DELETED = _ascii_skeleton_table()
+
+
 def _unsqueezed(handle: str, skip: str = "") -> str:
+    if not skip and handle.isascii():
+        return handle.encode().translate(_ASCII_SKELETON, _ASCII_SKELETON_DELETED).decode()
     if skip != "homoglyph":
         handle = fold_confusables(handle)
     if skip != "digit_swap":
@@ -66,25 +98,56 @@ def _unsqueezed(handle: str, skip: str = "") -> str:
     return handle
 
 
+def _squeeze(unsqueezed: str) -> str:
+    return _DOUBLES.sub(_FIRST_GROUP, unsqueezed)
+
+
 def _skeleton(handle: str, skip: str = "") -> str:
-    return _DOUBLES.sub(r"\1", _unsqueezed(handle, skip))
+    return _squeeze(_unsqueezed(handle, skip))
 
 
-def _strip_levels(handle: str) -> Iterator[tuple[str, tuple[str, ...]]]:
+def _suffix_start(base: str) -> int:
+    """Where ``_SUFFIX.search(base)`` would match, or -1; without the regex, which tries every position.
+
+    The affix ends the string: one of the words (no word ends another, so at most one fits) or the last
+    one to four of its trailing ASCII digits (the leftmost match takes as many as it can); the match
+    starts with the separators before it."""
+    words = _SUFFIX_BY_LAST.get(base[-1:])
+    if words is None:
+        return -1
+    if words == _DIGIT_SUFFIX:
+        core = len(base) - min(len(base) - len(base.rstrip("0123456789")), 4)
+    else:
+        for word in words:
+            if base.endswith(word):
+                core = len(base) - len(word)
+                break
+        else:
+            return -1
+    return len(base[:core].rstrip("._-"))
+
+
+def _strip_levels(handle: str) -> list[tuple[str, tuple[str, ...]]]:
     """The handle, then with mirror affixes stripped one by one, each with the affixes stripped so far."""
-    starts = [(handle, ())]
-    prefix = _PREFIX.match(handle)
+    levels: list[tuple[str, tuple[str, ...]]] = [(handle, ())]
+    prefixes = _PREFIX_BY_FIRST.get(handle[:1])
+    prefix = _PREFIX.match(handle) if prefixes and handle.startswith(prefixes) else None
+    if prefix is None and _suffix_start(handle) < MIN_LENGTH - 1:
+        return levels  # the usual case: no affix to strip
+    starts = list(levels)
     if prefix and len(handle) - prefix.end() >= MIN_LENGTH:
         starts.append((handle[prefix.end() :], (f"prefix:{prefix.group()}",)))
-    for base, evidence in starts:
-        yield base, evidence
+    for i, (base, evidence) in enumerate(starts):
+        if i:
+            levels.append((base, evidence))
         suffixes: tuple[str, ...] = ()
         for _ in range(3):
-            suffix = _SUFFIX.search(base)
-            if suffix is None or suffix.start() < MIN_LENGTH - 1:
+            start = _suffix_start(base)
+            if start < MIN_LENGTH - 1:  # none (-1), or too short a base
                 break
-            base, suffixes = base[: suffix.start()], (f"suffix:{suffix.group()}", *suffixes)
-            yield base, evidence + suffixes
+            base, suffixes = base[:start], (f"suffix:{base[start:]}", *suffixes)
+            levels.append((base, evidence + suffixes))
+    return levels
 
 
 def _runs(text: str) -> list[tuple[str, int]]:
@@ -134,46 +197,125 @@ def _distance(a: str, b: str, limit: int) -> int:
     return min(limit + 1, *(1 + _distance(x, y, limit - 1) for x, y in options))
 
 
+def _char_mask(text: str) -> int:
+    """The set of characters of ``text`` as bits (code point modulo 128: exact for ASCII).
+
+    One edit changes this set by at most two characters (a transposition by none), so two strings within
+    distance ``tau`` have masks differing in at most ``2 * tau`` bits: a cheap necessary condition."""
+    if text.isascii():
+        return sum(map(_BIT_OF.__getitem__, set(text)))  # distinct characters, distinct bits: sum is union
+    mask = 0
+    for ch in text:
+        mask |= 1 << (ord(ch) & 127)
+    return mask
+
+
+_BIT_OF: Final = {chr(b): 1 << b for b in range(128)}
+
+# A banned account in the edit-distance index: (unsqueezed skeleton, its _char_mask, its tau, handle).
+_Banned = tuple[str, int, int, str]
+_Table = dict[str, list[_Banned]]
+# How a query of one length probes the segment tables: a getter of its distinct substrings, a getter that
+# lines them up with the tables (references, not copies), and the tables; None: nothing to probe.
+_Plan = tuple[itemgetter, itemgetter, tuple[_Table, ...]] | None  # type: ignore[type-arg]
+_NOTHING: Final[frozenset[_Banned]] = frozenset()
+_NO_HITS: Final[_Table] = {}  # pads a plan to two probes (itemgetter of one index returns a bare item)
+
+
 class _PlatformIndex:
-    __slots__ = ("by_segment", "by_skeleton", "exact")
+    __slots__ = ("by_skeleton", "charsets", "exact", "plans", "segments")
 
     def __init__(self) -> None:
         self.exact: set[str] = set()
         self.by_skeleton: dict[str, list[str]] = {}
-        self.by_segment: dict[str, list[str]] = {}  # "length:segment number:segment" -> banned handles
+        # hash(frozenset(skeleton)) of every skeleton: squeezing keeps the characters, so a query level
+        # whose characters hash to none of these has no equal skeleton (checked before squeezing it)
+        self.charsets: set[int] = set()
+        # (skeleton length, segment number) -> segment -> banned accounts with that segment there
+        self.segments: dict[tuple[int, int], _Table] = {}
+        self.plans: dict[int, _Plan] = {}  # query length -> plan (see _plan)
 
     def add(self, handle: str) -> None:
         self.exact.add(handle)
         if len(handle) < MIN_LENGTH:
             return
         key = _unsqueezed(handle)
-        self.by_skeleton.setdefault(_DOUBLES.sub(r"\1", key), []).append(handle)
+        skeleton = _squeeze(key)
+        self.by_skeleton.setdefault(skeleton, []).append(handle)
+        self.charsets.add(hash(frozenset(skeleton)))
         base = min((b for b, _ in _strip_levels(handle)), key=len)
         if len(base.translate(_SEPARATORS)) < MIN_LENGTH:
             return
         tau = _tau(len(key))
+        banned = (key, _char_mask(key), tau, handle)
         for i, (start, n) in enumerate(_segments(len(key), tau)):
-            self.by_segment.setdefault(f"{len(key)}:{i}:{key[start : start + n]}", []).append(handle)
+            table = self.segments.get((len(key), i))
+            if table is None:
+                table = self.segments[len(key), i] = {}
+                self.plans.clear()  # plans list existing tables only
+            table.setdefault(key[start : start + n], []).append(banned)
 
-    def near(self, query: str) -> set[str]:
-        """Banned handles that may be within their edit-distance limit of ``query``.
+    def _plan(self, size: int) -> _Plan:
+        """Which segment tables a query of ``size`` characters probes, with which of its substrings.
 
         PassJoin's multi-match-aware substring selection (Li et al., VLDB 2011): for segment ``i`` starting
         at ``p`` of a length-``n`` string, only query substrings starting in ``[p - i, p + i]`` intersected
-        with ``[p + d - (tau - i), p + d + (tau - i)]`` (``d = len(query) - n``) need a lookup.
+        with ``[p + d - (tau - i), p + d + (tau - i)]`` (``d = size - n``) need a lookup. Depends on the
+        query length only, so it is computed once per length (and again after a new table appears).
         """
-        found: set[str] = set()
-        for length in range(max(MIN_LENGTH, len(query) - 2), len(query) + 3):
+        tables: list[_Table] = []
+        probes: list[tuple[int, int]] = []
+        for length in range(max(MIN_LENGTH, size - 2), size + 3):
             tau = _tau(length)
-            delta = len(query) - length
+            delta = size - length
             if abs(delta) > tau:
                 continue
             for i, (start, n) in enumerate(_segments(length, tau)):
+                table = self.segments.get((length, i))
+                if table is None:
+                    continue
                 lo = max(0, start - i, start + delta - (tau - i))
-                hi = min(len(query) - n, start + i, start + delta + (tau - i))
+                hi = min(size - n, start + i, start + delta + (tau - i))
                 for pos in range(lo, hi + 1):
-                    found.update(self.by_segment.get(f"{length}:{i}:{query[pos : pos + n]}", ()))
-        return found
+                    tables.append(table)
+                    probes.append((pos, pos + n))
+        plan: _Plan = None
+        if tables:
+            distinct = list(dict.fromkeys(probes)) + [(0, 0)]  # padded: at least two
+            order = {probe: k for k, probe in enumerate(distinct)}
+            if len(tables) == 1:
+                tables.append(_NO_HITS)
+                probes.append((0, 0))
+            plan = (
+                itemgetter(*(slice(a, b) for a, b in distinct)),
+                itemgetter(*(order[probe] for probe in probes)),
+                tuple(tables),
+            )
+        self.plans[size] = plan
+        return plan
+
+    def near(self, query: str) -> Set[_Banned]:
+        """Banned accounts that may be within their edit-distance limit of ``query`` (unsqueezed skeleton).
+
+        All probes run at C level: one call slices the distinct substrings, one lines them up with the
+        tables, ``map(dict.get)`` looks them up; Python code runs only for a segment found, and a banned
+        account sharing one is kept only if its characters are close enough (``_char_mask``).
+        """
+        try:
+            plan = self.plans[len(query)]
+        except KeyError:
+            plan = self._plan(len(query))
+        if plan is None:
+            return _NOTHING
+        substrings, keys, tables = plan
+        found: set[_Banned] | None = None
+        for hits in filter(None, map(dict.get, tables, keys(substrings(query)))):
+            if found is None:
+                found, mask = set(), _char_mask(query)
+            for banned in hits:
+                if (mask ^ banned[1]).bit_count() <= 2 * banned[2]:
+                    found.add(banned)
+        return found or _NOTHING
 
 
 class BannedIndex:
@@ -212,26 +354,37 @@ class BannedIndex:
         items, then the banned handle in sorted order)."""
         platform = platform.strip().casefold()
         index = self._platforms.get(platform)
-        handle = canonical_account(account)
-        if index is None or handle in index.exact or len(handle) < MIN_LENGTH:
+        if index is None:  # most platforms have no banned account
             return None
-        # Affixes are recognised on the folded handle ("ttp_mеdia_bаckup" with Cyrillic letters too).
-        folded = fold_confusables(handle)
+        handle = canonical_account(account)
+        if handle in index.exact or len(handle) < MIN_LENGTH:
+            return None
+        # Affixes are recognised on the folded handle ("ttp_mеdia_bаckup" with Cyrillic letters too). A
+        # canonical ASCII handle is lower case without control characters: folding would change nothing.
+        folded = handle if handle.isascii() else fold_confusables(handle)
         lookalike = ("homoglyph",) if folded != handle else ()
         best: tuple[tuple[int, int, str], tuple[str, ...]] | None = None
-        levels = list(_strip_levels(folded))
-        for base, affixes in levels:
-            for banned in index.by_skeleton.get(_skeleton(base), ()):
-                if _only_adds_letters(_unsqueezed(base), _unsqueezed(banned)):
-                    evidence = affixes + _unique(lookalike + _transforms(base, banned))
-                    best = min(best or _NONE, ((0, len(evidence), banned), evidence))
+        levels = _strip_levels(folded)
+        if len(levels) == 1:  # the usual case
+            keys = [_unsqueezed(folded)]
+            ends: Iterable[tuple[str, tuple[str, ...], str]] = ((folded, (), keys[0]),)
+        else:
+            keys = [_unsqueezed(base) for base, _ in levels]
+            # The handle as it is and with every affix stripped (a dict: the same base once, the last one).
+            last = {levels[0][0]: (levels[0][1], keys[0]), levels[-1][0]: (levels[-1][1], keys[-1])}
+            ends = [(base, affixes, key) for base, (affixes, key) in last.items()]
+        # Squeezing keeps the characters: a level whose characters no banned skeleton has is not squeezed.
+        if not index.charsets.isdisjoint(map(hash, map(frozenset, keys))):  # rare
+            for (base, affixes), key in zip(levels, keys, strict=True):
+                for banned in index.by_skeleton.get(_squeeze(key), ()):
+                    if _only_adds_letters(key, _unsqueezed(banned)):
+                        evidence = affixes + _unique(lookalike + _transforms(base, banned))
+                        best = min(best or _NONE, ((0, len(evidence), banned), evidence))
         if best is None:
-            for base, affixes in dict([levels[0], levels[-1]]).items():
-                query = _unsqueezed(base)
-                for banned in index.near(query):
-                    key = _unsqueezed(banned)
-                    distance = _distance(query, key, _tau(len(key)))
-                    if 0 < distance <= _tau(len(key)):
+            for base, affixes, query in ends:
+                for key, _, tau, banned in index.near(query):
+                    distance = _distance(query, key, tau)
+                    if 0 < distance <= tau:
                         steps = _unique(lookalike + _helping_steps(base, banned, distance))
                         evidence = (*affixes, *steps, f"edit_distance:{distance}")
                         best = min(best or _NONE, ((1, distance, banned), evidence))

@@ -182,12 +182,10 @@ _ARABIC_LETTER: Final = "\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u0
 _ZWNJ_BETWEEN_ARABIC: Final = re.compile(
     f"(?<=[{_ARABIC_LETTER}{_MARK}]){_ZWNJ}(?=[{_ARABIC_LETTER}{_MARK}])"
 )
-_SPACE_AFTER_SPACE: Final = re.compile(r"(?<= ) ")
 # Runs of single letters: each pattern starts with a literal (the separator after the first letter), which
 # the regex engine finds far faster than a character class; the lookbehind then checks that letter.
 _INNER_LETTER_RUN: Final = re.compile(f"{_INNER}(?<=[ |{_INNER}][a-z]{_INNER})[a-z](?:{_INNER}[a-z])*(?!\\w)")
 _SPACED_LETTER_RUN: Final = re.compile(f" (?<=[ |{_MARK}][a-z] ){_MARK}*[a-z](?: {_MARK}*[a-z])*(?=[ |])")
-_DIGIT_RUN: Final = re.compile(r"[0-9]+")
 # Byte classes for cheap pre-checks (bytes.translate and bytes.find run at memory speed): a Latin letter is
 # "a", an ASCII digit "1", the separators stay, anything else (including UTF-8 bytes of other scripts) "x".
 _BYTE_CLASS: Final = bytes(
@@ -196,12 +194,12 @@ _BYTE_CLASS: Final = bytes(
     b if chr(b) in " |" else ord(" ") if chr(b) in _INNER + _DOT else ord("x")
     for b in range(256)
 )
-# Literal-first patterns: the regex engine scans for a literal prefix at memchr speed.
-_LETTER_PAIR_AFTER_SOFT: Final = re.compile(rb" a a[ |]")
-_LETTER_PAIR_AFTER_HARD: Final = re.compile(rb"\|a a[ |]")
-_DIGIT_TOUCHES_LETTER: Final = re.compile(rb"1(?<=a1)|1a")
-_THREE_LETTERS: Final = re.compile(r"[a-z]{3}")
-_LATIN: Final = frozenset("abcdefghijklmnopqrstuvwxyz")
+# Step 1 for ASCII input: every ASCII character maps to exactly one ASCII character (asserted below).
+_ASCII_MATCH_BYTES: Final = bytes(
+    ord(m) if isinstance(m, str) else m for m in _MATCH_TABLE[:128]
+) + bytes(range(128, 256))
+assert all(isinstance(m, int) or (len(m) == 1 and m.isascii()) for m in _MATCH_TABLE[:128])
+_new_tuple: Final = tuple.__new__  # builds a Folded without the Python-level NamedTuple.__new__
 _NON_WORD: Final = re.compile(r"[\W_]+")
 
 
@@ -210,20 +208,45 @@ def _join_letters(m: re.Match[str]) -> str:
     return m.group().replace(m.group()[0], _MARK)  # the first character is the separator: " " or INNER
 
 
-def _unleet(m: re.Match[str]) -> str:
-    """Fold a digit run that touches a Latin letter (length-preserving); rules in the module docstring."""
-    digits, text = m.group(), m.string
-    before = m.start() > 0 and text[m.start() - 1] in _LATIN
-    after = m.end() < len(text) and text[m.end()] in _LATIN
-    if before and after:
-        return digits.translate(_LEET)
-    if before:
-        return SOFT * len(digits)
-    if after:
-        if len(digits) == 1 and _THREE_LETTERS.match(text, m.end()):
-            return digits.translate(_LEET)
-        return SOFT * len(digits)
-    return digits
+def _unleet(text: str, classes: str) -> str:
+    """Fold the digit runs that touch a Latin letter (length-preserving); rules in the module docstring.
+
+    ``classes`` has one class character per character of ``text``. Runs are found with ``str.find``: a run
+    after a letter by its ``a1``, a run before one by its ``1a``, so digits elsewhere cost nothing.
+    """
+    out: list[str] = []
+    done = 0  # text[:done] is in out
+    find = classes.find
+    after_letter, before_letter = find("a1"), find("1a")
+    while after_letter >= 0 or before_letter >= 0:
+        if after_letter >= 0 and (before_letter < 0 or after_letter < before_letter):
+            start = after_letter + 1
+            end = start + 1
+            while classes[end] == "1":  # the text ends with padding: no overflow
+                end += 1
+            fold = classes[end] == "a"  # between letters
+        else:  # a run not preceded by a letter (that "a1" would have come first): find where it starts
+            start = end = before_letter + 1
+            while classes[start - 1] == "1":  # the text starts with padding: no underflow
+                start -= 1
+            fold = end - start == 1 and classes.startswith("aaa", end)  # one leading digit: 1slamic
+        out.append(text[done:start])
+        out.append(text[start:end].translate(_LEET) if fold else SOFT * (end - start))
+        done = end
+        if 0 <= after_letter < end:
+            after_letter = find("a1", end)
+        if 0 <= before_letter < end:
+            before_letter = find("1a", end)
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _letter_pair(classes: str) -> bool:
+    """Two single letters in a row (``T T P``): the precondition of joining spaced letters before leetspeak and
+    collapsing (which run it anyway). A single letter before a space is rare outside "a": checked first."""
+    return (" a " in classes or "|a " in classes) and (
+        " a a " in classes or " a a|" in classes or "|a a " in classes or "|a a|" in classes
+    )
 
 
 def _remove_marks(marked: str) -> tuple[str, str | None]:
@@ -265,14 +288,17 @@ class Folded(NamedTuple):
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         """Map ``text[start:end]`` (non-empty, not padding) to the span of ``source`` it came from."""
-        if self.collapsed is None and self.deleted is None and self.expansion is None:
-            return start - self.lead, end - self.lead
-        bounds = []
-        for index in (start, end - 1):
-            index = _to_marked_index(self.collapsed, index) - self.lead
-            index = _to_marked_index(self.deleted, index)
-            bounds.append(self.expansion[index] if self.expansion is not None else index)
-        return bounds[0], bounds[1] + 1
+        _, _, lead, expansion, deleted, collapsed = self
+        last = end - 1
+        # Placeholders after the span do not move it (the usual case: a name in the text, digits in the URL).
+        if collapsed is not None and collapsed.find(_MARK, 0, end) >= 0:
+            start, last = _to_marked_index(collapsed, start), _to_marked_index(collapsed, last)
+        start, last = start - lead, last - lead
+        if deleted is not None and deleted.find(_MARK, 0, last + 1) >= 0:
+            start, last = _to_marked_index(deleted, start), _to_marked_index(deleted, last)
+        if expansion is not None:
+            start, last = expansion[start], expansion[last]
+        return start, last + 1
 
 
 def _translate_slow(s: str) -> tuple[str, tuple[int, ...]]:
@@ -288,9 +314,11 @@ def _translate_slow(s: str) -> tuple[str, tuple[int, ...]]:
 
 def fold_text(s: str) -> Folded:
     """Normalise ``s`` to its matching form (see the module docstring). Pure; never raises on a ``str``."""
-    translated = s.translate(_MATCH_TABLE)
     expansion = None
-    if not s.isascii():
+    if s.isascii():  # the usual case: one byte per character, so bytes.translate does step 1 at memory speed
+        translated = s.encode().translate(_ASCII_MATCH_BYTES).decode()
+    else:
+        translated = s.translate(_MATCH_TABLE)
         if len(translated) != len(s):
             translated, expansion = _translate_slow(s)
         if _ASTRAL_INVISIBLE.search(translated):
@@ -300,21 +328,25 @@ def fold_text(s: str) -> Folded:
     text, deleted = _remove_marks(translated)
     lead = 0 if text[:1] in (SOFT, HARD) else 1  # no padding before a separator: nothing to collapse
     text = SOFT * lead + text + SOFT
-    classes = text.encode("utf-8", "surrogatepass").translate(_BYTE_CLASS)
-    leet = _DIGIT_TOUCHES_LETTER.search(classes) is not None
+    # One class character per character of ``text`` (a non-ASCII character is one "?", class "x"). Searched
+    # as a str: str.find has less fixed cost than bytes.find, and a single character is found by memchr.
+    classes = text.encode("ascii", "replace").translate(_BYTE_CLASS).decode()
+    leet = "1" in classes and ("a1" in classes or "1a" in classes)
     if leet:
-        text = _DIGIT_RUN.sub(_unleet, text)
+        text = _unleet(text, classes)
     if _DOT in text:
         text = text.replace(_DOT + SOFT, HARD + SOFT).replace(_DOT, _INNER)
     if _INNER in text:
         text = _INNER_LETTER_RUN.sub(_join_letters, text).replace(_INNER, SOFT)
     collapse = "  " in text
     if collapse:
-        text = _SPACE_AFTER_SPACE.sub(_MARK, text)
-    if collapse or leet or _LETTER_PAIR_AFTER_SOFT.search(classes) or _LETTER_PAIR_AFTER_HARD.search(classes):
+        # Every space of a run but the first becomes a placeholder. Before this step a placeholder is only
+        # ever followed by a letter (joined letters), so the second replace only meets the first one's.
+        text = text.replace("  ", SOFT + _MARK).replace(_MARK + SOFT, _MARK + _MARK)
+    if collapse or leet or _letter_pair(classes):
         text = _SPACED_LETTER_RUN.sub(_join_letters, text)
     text, collapsed = _remove_marks(text)
-    return Folded(text, s, lead, expansion, deleted, collapsed)
+    return _new_tuple(Folded, (text, s, lead, expansion, deleted, collapsed))
 
 
 def match_key(name: str) -> str:
