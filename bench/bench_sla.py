@@ -61,12 +61,13 @@ def main() -> None:
             table_bytes = tracemalloc.get_traced_memory()[0]
             tracemalloc.stop()
         delay = rng.uniform(60, 86400)
-        case = open_case(case_id=f"telegram-{i:024x}", platform="telegram", url=f"https://t.me/c{i}/1", account=f"c{i}",
-                         kind="content", report_id=f"r{i}", groups=({"id": "TTP", "name": "Tehrik-i-Taliban Pakistan",
-                                                                     "matched": ["TTP"], "designations": ["PK", "UN"]},),
+        ttp = {"id": "TTP", "name": "Tehrik-i-Taliban Pakistan", "matched": ["TTP"], "designations": ["PK", "UN"]}
+        case = open_case(case_id=f"telegram-{i:024x}", platform="telegram", url=f"https://t.me/c{i}/1",
+                         account=f"c{i}", kind="content", report_id=f"r{i}", groups=(ttp,),
                          origins=({"country": "PK", "signal": "phone"},), mirror_of=None, priority="normal",
                          requested_actions=("remove_content", "preserve_evidence"), legal_basis=(),
-                         deadlines=Deadlines(ack=timedelta(seconds=delay), action=timedelta(seconds=2 * delay)), now=now)
+                         deadlines=Deadlines(ack=timedelta(seconds=delay), action=timedelta(seconds=2 * delay)),
+                         now=now)
         casework._save(i % 4, None, case, out)
         if len(out.then) > 10_000:
             out = Outbox()  # the worker publishes and drops these; keep memory honest

@@ -19,6 +19,7 @@ import faust
 import structlog
 from aiokafka import AIOKafkaProducer
 
+from router.banned import BannedAccounts
 from router.casework import CaseWork, Topics, WorkerCounters
 from router.config import RouterConfig, load_config
 from router.core.deadlines import DeadlineIndex
@@ -31,7 +32,6 @@ from router.metrics import records as metric_records
 from router.metrics import snapshot
 from router.output import Outbox, Publisher
 from router.settings import Settings
-from router.banned import BannedAccounts
 from router.state import TableState, case_state, stats_state
 
 log = structlog.get_logger("router.app")

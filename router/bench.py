@@ -171,10 +171,10 @@ class Worker:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"the worker exited with {self.process.returncode} (see {self.workdir}/worker.log)")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ready", timeout=1) as response:
-                    if response.status == 200:
-                        return
+            with contextlib.suppress(OSError), \
+                    urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ready", timeout=1) as response:
+                if response.status == 200:
+                    return
             time.sleep(0.2)
         raise RuntimeError("the worker did not become ready")
 

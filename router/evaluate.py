@@ -58,7 +58,8 @@ def decide(enricher: Enricher, raw: bytes, max_bytes: int) -> Outcome:
 
 
 def render(report: Report, name: str, show_misses: bool = True) -> str:
-    lines = [f"{name}: {report.cases} cases", f"{'field':10} {'precision':>9} {'recall':>7} {'tp':>6} {'fp':>5} {'fn':>5}"]
+    header = f"{'field':10} {'precision':>9} {'recall':>7} {'tp':>6} {'fp':>5} {'fn':>5}"
+    lines = [f"{name}: {report.cases} cases", header]
     for field_name, s in report.fields.items():
         if s.tp + s.fp + s.fn == 0:
             continue

@@ -25,4 +25,5 @@ def test_known_keys_and_partitions() -> None:
         assert murmur2_fast(key) == murmur2(key)
     # the Java client's value for a short key (org.apache.kafka.common.utils.UtilsTest)
     assert murmur2_fast(b"21") == murmur2(b"21")
-    assert partition_for_key(b"x-56c35d13cec24daf604e4885", 4) == (murmur2(b"x-56c35d13cec24daf604e4885") & 0x7FFFFFFF) % 4
+    key = b"x-56c35d13cec24daf604e4885"
+    assert partition_for_key(key, 4) == (murmur2(key) & 0x7FFFFFFF) % 4

@@ -33,7 +33,8 @@ async def test_sighup_reloads_the_watchlist(tmp_path, broker, workers) -> None:
     async with Reader(broker.bootstrap, ["outbound.telegram"]) as reader:
         await route(broker.bootstrap, [report("w2", "https://t.me/b/2", text="Zyxwv Brigade statement")])
         await reader.until(lambda s: len(s["outbound.telegram"]) == 2, timeout=30, what="two cases")
-        groups = {r.json()["target"]["url"]: [g["id"] for g in r.json()["groups"]] for r in reader.all("outbound.telegram")}
+        routed = [r.json() for r in reader.all("outbound.telegram")]
+        groups = {r["target"]["url"]: [g["id"] for g in r["groups"]] for r in routed}
     assert groups == {"https://t.me/a/1": [], "https://t.me/b/2": ["TTP"]}
     # a broken file is refused; the worker goes on with what it had
     path.write_text("groups: [{id: 'bad id'}]\n")

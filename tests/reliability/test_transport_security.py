@@ -77,4 +77,5 @@ def test_sasl_and_tls_client_options(tmp_path, pki) -> None:
                                   security_protocol="SASL_SSL", sasl_username="u", sasl_password_file=secret,
                                   ssl_cafile=pki.ca))
     credentials = app.conf.broker_credentials
-    assert credentials.username == "u" and credentials.password == "s3cret" and credentials.mechanism.value == "SCRAM-SHA-512"
+    assert (credentials.username, credentials.password) == ("u", "s3cret")
+    assert credentials.mechanism.value == "SCRAM-SHA-512"
