@@ -28,6 +28,7 @@ from router.events import ce_headers, dumps
 from router.intake import CaseLane, Intake
 from router.kafka import client_kwargs, ssl_context
 from router.lanes import Lane, LaneRunner, LaneTransport
+from router.logs import RecordLog
 from router.metrics import records as metric_records
 from router.metrics import snapshot
 from router.output import Outbox, Publisher
@@ -68,7 +69,8 @@ class RouterApp(faust.App):
 class Runtime:
     """Everything the worker holds besides Faust's own objects, wired once per app."""
 
-    def __init__(self, app: RouterApp, settings: Settings, config: RouterConfig) -> None:
+    def __init__(self, app: RouterApp, settings: Settings, config: RouterConfig,
+                 records: RecordLog | None = None) -> None:
         self.app = app
         self.settings = settings
         self.config = config
@@ -108,12 +110,12 @@ class Runtime:
             enricher=self.enricher, casework=self.casework, counters=self.counters,
             receipts_topic=s.topic_receipts, deadletter_topic=s.topic_deadletter, cases_topic=s.topic_cases,
             partitions=n, holds=self.held.__contains__, max_bytes=s.max_record_bytes, source=self.source,
-            clock=clock, log_records=s.log_records,
+            clock=clock, records=records or RecordLog(s.log_records),
         )
         self.caselane = CaseLane(
             casework=self.casework, counters=self.counters, cases_topic=s.topic_cases,
             responses_topic=s.topic_responses, deadletter_topic=s.topic_deadletter, receipts_topic=s.topic_receipts,
-            max_bytes=s.max_record_bytes, source=self.source, clock=clock, log_records=s.log_records,
+            max_bytes=s.max_record_bytes, source=self.source, clock=clock, records=records or RecordLog(s.log_records),
         )
         self.intake_lane = Lane("intake", [s.topic_submitted])
         self.case_lane = Lane("cases", [s.topic_cases, s.topic_responses])
@@ -295,7 +297,7 @@ def _credentials(settings: Settings) -> Any:
     return faust.SSLCredentials(context)
 
 
-def build_app(settings: Settings, config: RouterConfig | None = None) -> RouterApp:
+def build_app(settings: Settings, config: RouterConfig | None = None, records: RecordLog | None = None) -> RouterApp:
     """Make the worker's Faust app. Raises ``router.config.ConfigError`` for unusable data files."""
     config = config or load_config(settings)
     store = "rocksdb://" if settings.store == "rocksdb" else "memory://"
@@ -336,7 +338,7 @@ def build_app(settings: Settings, config: RouterConfig | None = None) -> RouterA
     app.router_fix_end_offsets = settings.fix_end_offsets == "on"
     app.router_fetch_wait_ms = settings.fetch_wait_ms
     app.router_client_kwargs = client_kwargs(settings)
-    runtime = Runtime(app, settings, config)
+    runtime = Runtime(app, settings, config, records)
     app.router = runtime
 
     @app.task

@@ -142,6 +142,7 @@ class Worker:
     store: str
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
+    name: str = "worker"
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
 
@@ -150,8 +151,8 @@ class Worker:
         env = {**os.environ, "ROUTER_BROKER": self.broker.url, "ROUTER_STORE": self.store,
                "ROUTER_PARTITIONS": str(PARTITIONS), "ROUTER_WEB_PORT": str(self.port),
                "ROUTER_DATA_DIR": str(self.workdir / f"state-{self.port}"), "ROUTER_LOG_FORMAT": "json",
-               "ROUTER_SESSION_TIMEOUT_S": "6", **self.env}
-        log = open(self.workdir / "worker.log", "ab")  # noqa: SIM115 - handed to the process
+               "ROUTER_SESSION_TIMEOUT_S": "6", "ROUTER_WORKER_ID": self.name, **self.env}
+        log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115 - handed to the process
         self.process = subprocess.Popen([sys.executable, "-m", "router", "worker"], env=env, stdout=log,
                                         stderr=subprocess.STDOUT)
         log.close()
@@ -170,7 +171,8 @@ class Worker:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited with {self.process.returncode} (see {self.workdir}/worker.log)")
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode} "
+                                   f"(see {self.workdir}/{self.name}.log)")
             with contextlib.suppress(OSError), \
                     urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ready", timeout=1) as response:
                 if response.status == 200:
@@ -254,6 +256,65 @@ def router_throughput(records: list[tuple[bytes, bytes]], workdir: Path, store: 
         return Throughput((n - first) / wall, hwm, (cpu1 - cpu0) / wall)
     finally:
         worker.stop()
+        broker.stop()
+
+
+def scaled_throughput(records: list[tuple[bytes, bytes]], workdir: Path, store: str, workers: int) -> float:
+    """Reports/s of ``workers`` workers sharing the partitions (the scaling notes of the README).
+
+    Unlike ``router_throughput`` the workers start first and the reports are published once the
+    group is settled (every partition held, no rebalance under way), so that a worker joining
+    late does not count as slowness; the rate is timed from the first report published to the
+    last one done (done by intake: with two workers, a report whose case the other worker holds counts once it
+    is forwarded on the cases topic, so the other worker's last batch is not in the time).
+    """
+    broker = start_broker(log=workdir / f"broker-scaling-{workers}.log")
+    group = [Worker(broker, store, workdir, name=f"scaling-{workers}-{i}") for i in range(workers)]
+    try:
+        from router.config import load_registry
+        from router.kafka import ensure_topics
+        from router.settings import load_settings
+
+        settings = load_settings(broker=broker.url, partitions=PARTITIONS)
+        asyncio.run(ensure_topics(settings, load_registry(settings).ids))
+        for worker in group:
+            worker.start()
+        for worker in group:
+            worker.wait_ready()
+        settled_since = None
+        deadline = time.monotonic() + 120
+        while settled_since is None or time.monotonic() - settled_since < 3:  # settled for 3 s
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not settle on a partition assignment")
+            held = [w.metric("router_held_partitions") for w in group]
+            settled = sum(held) == PARTITIONS and all(held)  # every partition held, once, by every worker
+            settled_since = (settled_since or time.monotonic()) if settled else None
+            time.sleep(0.2)
+        n = len(records)
+
+        def done_so_far() -> float:
+            with contextlib.suppress(OSError):
+                return sum(w.metric("router_records_done_total", lane="intake") for w in group)
+            return 0.0
+
+        async def publish_and_watch() -> float:  # the workers consume while this process publishes
+            start = time.monotonic()
+            task = asyncio.create_task(_load(broker.bootstrap, settings.topic_submitted, records))
+            done = 0.0
+            while done < n:
+                await asyncio.sleep(0.05)
+                done = await asyncio.to_thread(done_so_far)
+                for w in group:
+                    if w.process is not None and w.process.poll() is not None:
+                        raise RuntimeError(f"{w.name} exited (see {workdir}/{w.name}.log)")
+            end = time.monotonic()
+            await task
+            return n / (end - start)
+
+        return asyncio.run(publish_and_watch())
+    finally:
+        for worker in group:
+            worker.stop()
         broker.stop()
 
 
@@ -380,6 +441,13 @@ def run_bench(args: argparse.Namespace) -> int:
     say(f"{'worker CPU (cores)':28} {statistics.median(r.cpu for r in raw_runs):14.2f} "
         f"{statistics.median(r.cpu for r in router_runs):14.2f}")
     say(f"latency samples: raw {len(raw_lat)}, router {len(router_lat)} (after {2:.0f} s of warm-up)")
+    if args.scaling:
+        say("")
+        say(f"scaling: {args.reports:,} reports published once the workers have settled, {PARTITIONS} partitions")
+        for workers in range(1, args.scaling + 1):
+            rates = [scaled_throughput(records, workdir, args.store, workers) for _ in range(args.repeat)]
+            say(f"  {workers} worker{'s' if workers > 1 else ' '}: {statistics.median(rates):8,.0f} reports/s "
+                f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})")
     if args.long:
         say("")
         say(f"long run: {args.long_reports:,} reports over {args.long_targets:,} distinct targets "
@@ -397,6 +465,8 @@ def add_parser(sub: Any) -> None:
     bench.add_argument("--rate", type=float, default=1000.0, help="fixed rate of the latency runs (default 1,000/s)")
     bench.add_argument("--latency-seconds", type=float, default=20.0, help="length of each latency run")
     bench.add_argument("--store", choices=["memory", "rocksdb"], default="rocksdb")
+    bench.add_argument("--scaling", type=int, default=0, metavar="N",
+                       help="also the scaling runs: 1 to N workers sharing the partitions (default: none)")
     bench.add_argument("--long", action="store_true", help="also the memory run: many reports, many open cases")
     bench.add_argument("--long-reports", type=int, default=1_000_000)
     bench.add_argument("--long-targets", type=int, default=100_000)

@@ -23,9 +23,9 @@ from router.core.enrich import Enriched, Enricher
 from router.core.urls import UrlError
 from router.decode import Rejection, decode_report, decode_response
 from router.events import ce_headers, deadletter, dumps, internal_report, receipt
+from router.logs import RecordLog
 from router.output import Outbox, partition_for_key
 
-log = structlog.get_logger("router.records")
 errlog = structlog.get_logger("router.errors")
 
 
@@ -39,7 +39,7 @@ def _safe_traceback(exc: BaseException) -> str:
 class Intake:
     def __init__(self, *, enricher: Enricher, casework: CaseWork, counters: WorkerCounters, receipts_topic: str,
                  deadletter_topic: str, cases_topic: str, partitions: int, holds: Callable[[int], bool],
-                 max_bytes: int, source: str, clock: Callable[[], float], log_records: bool = True) -> None:
+                 max_bytes: int, source: str, clock: Callable[[], float], records: RecordLog | None = None) -> None:
         self.enricher = enricher
         self.casework = casework
         self.counters = counters
@@ -51,7 +51,7 @@ class Intake:
         self.max_bytes = max_bytes
         self.source = source
         self.clock = clock
-        self.log_records = log_records
+        self.records = records or RecordLog()
 
     def process(self, messages: Sequence[Any]) -> Outbox:
         out = Outbox()
@@ -59,6 +59,7 @@ class Intake:
         for message in messages:
             self.one(message, now, out)
         self.casework.flush_stats(out)
+        self.records.flush()
         return out
 
     def one(self, message: Any, now: float, out: Outbox) -> None:
@@ -80,13 +81,13 @@ class Intake:
         partition = partition_for_key(item.case_id.encode(), self.partitions)
         if self.holds(partition):
             outcome, topic = self.casework.report(item, partition, now, out)
-            if self.log_records:
-                log.info("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
+            if self.records.enabled:
+                self.records("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
                          platform=item.platform, partition=message.partition, offset=message.offset)
         else:
             out.emit(self.cases_topic, item.case_id.encode(), internal_report(item, now), partition=partition)
-            if self.log_records:
-                log.info("record", report_id=item.report_id, case_id=item.case_id, outcome="forwarded",
+            if self.records.enabled:
+                self.records("record", report_id=item.report_id, case_id=item.case_id, outcome="forwarded",
                          platform=item.platform, partition=message.partition, offset=message.offset)
 
     def reject(self, message: Any, rejection: Rejection, now: float, out: Outbox) -> None:
@@ -102,8 +103,8 @@ class Intake:
         out.emit(self.receipts_topic, key.encode(),
                  dumps(receipt(rejection.report_id, "rejected", None, self.deadletter_topic, now, rejection.reason)),
                  ce_headers("report.receipt/v1", f"receipt:{key}:rejected", self.source, now))
-        if self.log_records:
-            log.info("record", report_id=rejection.report_id, outcome="rejected", kind=rejection.kind,
+        if self.records.enabled:
+            self.records("record", report_id=rejection.report_id, outcome="rejected", kind=rejection.kind,
                      reason=rejection.reason, partition=message.partition, offset=message.offset)
 
 
@@ -121,7 +122,7 @@ class CaseLane:
 
     def __init__(self, *, casework: CaseWork, counters: WorkerCounters, cases_topic: str, responses_topic: str,
                  deadletter_topic: str, receipts_topic: str, max_bytes: int, source: str,
-                 clock: Callable[[], float], log_records: bool = True) -> None:
+                 clock: Callable[[], float], records: RecordLog | None = None) -> None:
         self.casework = casework
         self.receipts_topic = receipts_topic
         self.counters = counters
@@ -131,7 +132,7 @@ class CaseLane:
         self.max_bytes = max_bytes
         self.source = source
         self.clock = clock
-        self.log_records = log_records
+        self.records = records or RecordLog()
 
     def process(self, messages: Sequence[Any]) -> Outbox:
         out = Outbox()
@@ -149,6 +150,7 @@ class CaseLane:
                              offset=message.offset, error=type(exc).__name__, where=_safe_traceback(exc))
                 self._deadletter(message, Rejection("processing", ["processing failed (see the worker log)"]), now, out)
         self.casework.flush_stats(out)
+        self.records.flush()
         return out
 
     def _report(self, message: Any, now: float, out: Outbox) -> None:
@@ -157,8 +159,8 @@ class CaseLane:
         except (orjson.JSONDecodeError, KeyError, TypeError):
             raise Rejection("decode", ["internal cases record is malformed"]) from None
         outcome, topic = self.casework.report(item, message.partition, now, out)
-        if self.log_records:
-            log.info("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
+        if self.records.enabled:
+            self.records("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
                      platform=item.platform, partition=message.partition, offset=message.offset)
 
     def _response(self, message: Any, now: float, out: Outbox) -> None:
@@ -170,8 +172,8 @@ class CaseLane:
         what = self.casework.response(
             response.case_id, response.platform, response.status, response.at.timestamp(), response.reference,
             response.account, message.partition, now, out)
-        if self.log_records:
-            log.info("response", case_id=response.case_id, platform=response.platform, status=response.status,
+        if self.records.enabled:
+            self.records("response", case_id=response.case_id, platform=response.platform, status=response.status,
                      outcome=what, partition=message.partition, offset=message.offset)
 
     def _deadletter(self, message: Any, rejection: Rejection, now: float, out: Outbox) -> None:
@@ -187,6 +189,6 @@ class CaseLane:
             topic=message.topic, partition=message.partition, offset=message.offset, key=message.key,
             value=message.value, kind=rejection.kind, detail=rejection.detail, at=now)),
             ce_headers("report.deadletter/v1", f"dlq:{where}", self.source, now))
-        if self.log_records:
-            log.info("record", outcome="rejected", topic=message.topic, kind=rejection.kind,
+        if self.records.enabled:
+            self.records("record", outcome="rejected", topic=message.topic, kind=rejection.kind,
                      reason=rejection.reason, partition=message.partition, offset=message.offset)

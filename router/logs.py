@@ -20,7 +20,8 @@ import os
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any, TextIO
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 import structlog
@@ -81,6 +82,66 @@ def _shared(key: bytes) -> list[Any]:
     ]
 
 
+def json_output(fmt: str, stream: TextIO) -> bool:
+    """Whether the logs are JSON lines: ``json``, or ``auto`` when not on a terminal."""
+    return fmt == "json" or (fmt == "auto" and not stream.isatty())
+
+
+class RecordLog:
+    """The per-record log lines of the lanes (``record``, ``response``: ids and outcome).
+
+    With ``stream=None`` each line goes through structlog as it happens (the console format, the
+    agent tests). With the worker's binary standard output in JSON mode, the lines of a lane batch
+    are collected and written at the end of the batch, in one write: the same JSON objects as
+    structlog's (``event``, ``level``, ``timestamp`` and the fields), without the processor chain
+    and the flush of every line, which cost a fifth of the worker's time at full speed. The same
+    rules hold: control characters are escaped, and a line that would carry a personal key (never
+    the case for these fields) goes through structlog, which hashes it.
+    """
+
+    __slots__ = ("_lines", "_log", "_stream", "enabled")
+
+    def __init__(self, enabled: bool = True, stream: BinaryIO | None = None) -> None:
+        self.enabled = enabled
+        self._stream = stream
+        self._lines: list[dict[str, Any]] = []
+        self._log = structlog.get_logger("router.records")
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        if self._stream is None or not PERSONAL_KEYS.isdisjoint(fields):
+            self._log.info(event, **fields)
+            return
+        fields["event"] = event
+        self._lines.append(fields)
+
+    def flush(self) -> None:
+        """Write the lines of the batch (a no-op when they go through structlog)."""
+        if not self._lines:
+            return
+        lines, self._lines = self._lines, []
+        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        out = []
+        for fields in lines:
+            for k, v in fields.items():
+                if isinstance(v, str) and _CONTROL.search(v):
+                    fields[k] = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", v)
+            fields["level"] = "info"
+            fields["timestamp"] = stamp
+            out.append(orjson.dumps(fields, default=str))
+        out.append(b"")
+        assert self._stream is not None
+        self._stream.write(b"\n".join(out))
+        self._stream.flush()
+
+
+def record_log(enabled: bool, level: str, fmt: str, stream: TextIO | None = None) -> RecordLog:
+    """The worker's record log: batched JSON lines on ``stream`` (standard output) in JSON mode;
+    off when ``ROUTER_LOG_RECORDS`` is off or the level is above INFO."""
+    stream = stream or sys.stdout
+    enabled = enabled and logging.getLevelName(level) <= logging.INFO
+    return RecordLog(enabled, stream.buffer if json_output(fmt, stream) else None)
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto", hmac_key: str | None = None,
                       stream: TextIO | None = None) -> dict[str, Any]:
     """Configure structlog and the standard library; returns the ``logging`` dictConfig used,
@@ -88,7 +149,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", hmac_key: str | No
     ``buffer`` (default standard output)."""
     stream = stream or sys.stdout
     key = hmac_key.encode() if hmac_key else os.urandom(32)
-    json_out = fmt == "json" or (fmt == "auto" and not stream.isatty())
+    json_out = json_output(fmt, stream)
     shared = _shared(key)
     renderer: Any = (structlog.processors.JSONRenderer(serializer=_orjson_dumps) if json_out
                      else structlog.dev.ConsoleRenderer(colors=False))

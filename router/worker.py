@@ -10,7 +10,7 @@ from aiohttp import web
 
 from router.config import ConfigError, load_config
 from router.kafka import TopicLayoutError, broker_cluster_id, ensure_topics, wait_for_broker
-from router.logs import configure_logging
+from router.logs import configure_logging, record_log
 from router.settings import Settings, SettingsError, load_settings
 
 log = structlog.get_logger("router.worker")
@@ -89,7 +89,7 @@ def run_worker() -> int:
 
     from router.app import build_app
 
-    app = build_app(settings, config)
+    app = build_app(settings, config, record_log(settings.log_records, settings.log_level, settings.log_format))
     log.info("worker.starting", worker_id=settings.worker_id, broker=settings.broker, partitions=settings.partitions,
              store=settings.store, web_port=settings.web_port)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=logging_config,

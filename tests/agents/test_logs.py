@@ -3,6 +3,7 @@ without local variables, one line per processed record."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from router.logs import Redactor, configure_logging, escape_controls, keyed_hash
+from router.logs import RecordLog, Redactor, configure_logging, escape_controls, keyed_hash
 
 
 def test_personal_values_become_keyed_hashes() -> None:
@@ -77,3 +78,45 @@ def test_one_line_per_processed_record(sink) -> None:
     assert len(records) == 6
     assert [x["outcome"] for x in records] == ["routed"] * 5 + ["rejected"]
     assert all("Secret Person" not in json.dumps(x) for x in lines)
+
+
+class CountingSink(io.BytesIO):
+    writes = 0
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.writes += 1
+        return super().write(data)
+
+
+def test_worker_record_lines_are_written_once_per_batch(sink) -> None:
+    """The worker's JSON mode: the lines of a batch in one write, at its end, shaped like structlog's."""
+    from tests.agents.fakes import Msg, report, rig
+
+    sink()
+    out = CountingSink()
+    r = rig()
+    r.intake.records = RecordLog(stream=out)
+    r.intake.process([Msg("reports.submitted", 0, i, b"k", report(f"r{i}", url=f"https://t.me/c/{i}",
+                                                                   reporter={"name": "Secret Person"}))
+                      for i in range(5)] + [Msg("reports.submitted", 0, 9, None, b"{bad")])
+    assert out.writes == 1
+    lines = [json.loads(line) for line in out.getvalue().decode().splitlines()]
+    assert [x["outcome"] for x in lines] == ["routed"] * 5 + ["rejected"]
+    assert all(x["event"] == "record" and x["level"] == "info" and x["timestamp"].endswith("Z") for x in lines)
+    assert [x["offset"] for x in lines] == [0, 1, 2, 3, 4, 9] and lines[0]["report_id"] == "r0"
+    assert "Secret Person" not in out.getvalue().decode() and sink() == []  # nothing went through structlog
+    r.intake.process([])
+    assert out.writes == 1  # an empty batch writes nothing
+
+
+def test_record_lines_escape_controls_and_hash_personal_keys(sink) -> None:
+    sink()
+    out = CountingSink()
+    records = RecordLog(stream=out)
+    records("record", outcome="rejected", reason="bad\x1b[31m\nline")
+    records("record", outcome="odd", phone="+92 300 1234567")  # never done by the lanes; still safe
+    records.flush()
+    line = json.loads(out.getvalue())
+    assert line["reason"] == "bad\\u001b[31m\\u000aline"
+    hashed = [json.loads(x) for x in sink()]
+    assert hashed[0]["phone"].startswith("hmac:") and "+92 300 1234567" not in out.getvalue().decode()

@@ -106,4 +106,12 @@ async def test_dev_corpus_end_to_end(broker, workers):
         assert len(ids) == len(set(ids)), f"{topic}: a case was routed twice"
     for value in _personal_values(cases):
         assert value.encode() not in raw_outputs, "personal data in an output topic"
+    # the log: one JSON line per input record, with its position and outcome; no personal value
+    lines = [r for r in worker.log_records() if r.get("event") == "record" and r.get("topic") != "router.cases"]
+    logged = sorted((r["partition"], r["offset"]) for r in lines)
+    assert logged == sorted((s.partition, s.offset) for s in sent), "one record line per input"
+    assert {r["outcome"] for r in lines} <= {"routed", "attached", "duplicate", "review", "rejected"}
+    log_text = worker.log_text()
+    for value in _personal_values(cases):
+        assert value not in log_text, "personal data in the log"
     assert worker.ready()
