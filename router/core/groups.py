@@ -73,7 +73,7 @@ _SET_ID, _SET_NAME, _SET_MATCHED, _SET_DESIGNATIONS = (
 )
 
 
-def _new_tag(id: str, name: str, matched: tuple[str, ...], designations: tuple[str, ...]) -> GroupTag:  # noqa: A002
+def _new_tag(id: str, name: str, matched: tuple[str, ...], designations: tuple[str, ...]) -> GroupTag:
     """``GroupTag(id, name, matched, designations)`` without the frozen dataclass ``__init__`` (which sets each
     field through ``object.__setattr__``): the slots are written through their descriptors, once, here."""
     tag = _object_new(GroupTag)
@@ -240,7 +240,7 @@ class GroupMatcher:
             if not (entry.plain or _entry_accepts(entry, folded, start, end, span, anywhere)):
                 return ()
             group = self._groups[entry.group]
-            matched = (_evidence(folded.source, a, b, _bounds(*inputs)),)
+            matched = (_evidence_of(folded.source, a, b, inputs),)
             return (_new_tag(group.id, group.name, matched, self._designations[entry.group]),)
         blocked = [(s, e) for entry, s, e, _ in candidates if entry.group == _BLOCKER] if self._blocking else []
         spans: dict[int, list[tuple[int, int]]] = {}  # group -> spans in the source
@@ -252,7 +252,6 @@ class GroupMatcher:
                 spans.setdefault(entry.group, []).append(span)
         tags = []
         source = folded.source
-        bounds = _bounds(*inputs) if spans else []
         for g in sorted(spans):
             if g < 0:
                 continue  # umbrella names: evidence for the covered groups named otherwise
@@ -260,11 +259,11 @@ class GroupMatcher:
             for u in self._umbrellas_of[g]:
                 hits = hits + spans.get(u, [])
             if len(hits) == 1:
-                matched: tuple[str, ...] = (_evidence(source, *hits[0], bounds),)
+                matched: tuple[str, ...] = (_evidence_of(source, *hits[0], inputs),)
             else:
                 unique: dict[str, None] = {}
                 for a, b in hits:  # in order of appearance, until the cap
-                    unique[_evidence(source, a, b, bounds)] = None
+                    unique[_evidence_of(source, a, b, inputs)] = None
                     if len(unique) == MAX_EVIDENCE:
                         break
                 matched = tuple(unique)
@@ -286,6 +285,14 @@ def _bounds(text: str | None, account: str | None, url: str | None) -> list[tupl
     if url:
         bounds.append(("url", offset, offset + len(url)))
     return bounds
+
+
+def _evidence_of(source: str, a: int, b: int, inputs: tuple[str | None, str | None, str | None]) -> str:
+    """``_evidence`` of a hit, with the input it falls in found from ``inputs`` (text, account, url)."""
+    text = inputs[0]
+    if text and a < len(text):  # in the text: the usual case, without building the bounds
+        return _evidence(source, a, b, (("text", 0, len(text)),))
+    return _evidence(source, a, b, _bounds(*inputs))
 
 
 def _inside(start: int, end: int, blocked: list[tuple[int, int]]) -> bool:
@@ -357,7 +364,7 @@ def _evidence(source: str, a: int, b: int, bounds: list[tuple[str, int, int]]) -
 
     The widening regexes are anchored (``match`` with bounds), so each costs at most the widened length.
     """
-    for kind, lo, hi in bounds:
+    for kind, lo, hi in bounds:  # noqa: B007 (the kind found is used after the loop)
         if lo <= a < hi:
             break
     else:

@@ -47,11 +47,10 @@ _STEPS: Final = ("homoglyph", "digit_swap", "separator")
 # by first (last) character, the prefix (suffix) words that a handle starting (ending) with it may have.
 _PREFIX_WORDS: Final = ("real", "the", "official", "backup", "new")
 _PREFIX_BY_FIRST: Final = {w[0]: tuple(v for v in _PREFIX_WORDS if v[0] == w[0]) for w in _PREFIX_WORDS}
-_SUFFIX_WORDS: Final = tuple(_AFFIX_WORDS.split("|"))
-_DIGIT_SUFFIX: Final = ("",)  # a trailing digit: endswith("") is always true
-_SUFFIX_BY_LAST: Final = {w[-1]: tuple(v for v in _SUFFIX_WORDS if v[-1] == w[-1]) for w in _SUFFIX_WORDS} | {
-    d: _DIGIT_SUFFIX for d in "0123456789"
-}
+# _SUFFIX on the reversed handle: anchored at the start, so ``match`` tries one position where ``search``
+# with ``\Z`` tries them all. One to four digits, greedy: the leftmost ``_SUFFIX`` match takes as many as it
+# can; no suffix word ends another, so none is a prefix of another reversed.
+_REVERSED_SUFFIX: Final = re.compile(f"(?:{'|'.join(w[::-1] for w in _AFFIX_WORDS.split('|'))}|[0-9]{{1,4}})[._-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,48 +105,38 @@ def _skeleton(handle: str, skip: str = "") -> str:
     return _squeeze(_unsqueezed(handle, skip))
 
 
-def _suffix_start(base: str) -> int:
-    """Where ``_SUFFIX.search(base)`` would match, or -1; without the regex, which tries every position.
-
-    The affix ends the string: one of the words (no word ends another, so at most one fits) or the last
-    one to four of its trailing ASCII digits (the leftmost match takes as many as it can); the match
-    starts with the separators before it."""
-    words = _SUFFIX_BY_LAST.get(base[-1:])
-    if words is None:
-        return -1
-    if words == _DIGIT_SUFFIX:
-        core = len(base) - min(len(base) - len(base.rstrip("0123456789")), 4)
-    else:
-        for word in words:
-            if base.endswith(word):
-                core = len(base) - len(word)
-                break
-        else:
-            return -1
-    return len(base[:core].rstrip("._-"))
-
-
 def _strip_levels(handle: str) -> list[tuple[str, tuple[str, ...]]]:
     """The handle, then with mirror affixes stripped one by one, each with the affixes stripped so far."""
     levels: list[tuple[str, tuple[str, ...]]] = [(handle, ())]
     prefixes = _PREFIX_BY_FIRST.get(handle[:1])
     prefix = _PREFIX.match(handle) if prefixes and handle.startswith(prefixes) else None
-    if prefix is None and _suffix_start(handle) < MIN_LENGTH - 1:
-        return levels  # the usual case: no affix to strip
-    starts = list(levels)
+    reverse = handle[::-1]
+    _add_suffix_levels(levels, handle, (), reverse)
     if prefix and len(handle) - prefix.end() >= MIN_LENGTH:
-        starts.append((handle[prefix.end() :], (f"prefix:{prefix.group()}",)))
-    for i, (base, evidence) in enumerate(starts):
-        if i:
-            levels.append((base, evidence))
-        suffixes: tuple[str, ...] = ()
-        for _ in range(3):
-            start = _suffix_start(base)
-            if start < MIN_LENGTH - 1:  # none (-1), or too short a base
-                break
-            base, suffixes = base[:start], (f"suffix:{base[start:]}", *suffixes)
-            levels.append((base, evidence + suffixes))
+        base, evidence = handle[prefix.end() :], (f"prefix:{prefix.group()}",)
+        levels.append((base, evidence))
+        _add_suffix_levels(levels, base, evidence, reverse)
     return levels
+
+
+def _add_suffix_levels(
+    levels: list[tuple[str, tuple[str, ...]]], base: str, evidence: tuple[str, ...], reverse: str
+) -> None:
+    """Append ``base`` with up to three suffixes (``_SUFFIX``) stripped one by one, while at least three
+    characters remain. ``reverse`` starts with ``base`` reversed (the handle reversed: ``base`` ends it)."""
+    suffixes: tuple[str, ...] = ()
+    end = len(base)  # of base reversed in reverse
+    pos = 0  # characters stripped so far
+    for _ in range(3):
+        suffix = _REVERSED_SUFFIX.match(reverse, pos, end)
+        if suffix is None:
+            return
+        start = end - suffix.end()  # where the suffix starts in base
+        if start < MIN_LENGTH - 1:
+            return
+        base, suffixes = base[:start], (f"suffix:{base[start:]}", *suffixes)
+        levels.append((base, evidence + suffixes))
+        pos = suffix.end()
 
 
 def _runs(text: str) -> list[tuple[str, int]]:
@@ -281,7 +270,7 @@ class _PlatformIndex:
                     probes.append((pos, pos + n))
         plan: _Plan = None
         if tables:
-            distinct = list(dict.fromkeys(probes)) + [(0, 0)]  # padded: at least two
+            distinct = [*dict.fromkeys(probes), (0, 0)]  # padded: at least two
             order = {probe: k for k, probe in enumerate(distinct)}
             if len(tables) == 1:
                 tables.append(_NO_HITS)
@@ -352,45 +341,69 @@ class BannedIndex:
         """The banned account ``account`` imitates on ``platform``; None when it is a banned account itself
         or resembles none. Deterministic: the best match (skeleton before edit distance, fewer evidence
         items, then the banned handle in sorted order)."""
-        platform = platform.strip().casefold()
-        index = self._platforms.get(platform)
-        if index is None:  # most platforms have no banned account
-            return None
+        index = self._platforms.get(platform)  # a key is its own canonical form: the usual case
+        if index is None:
+            platform = platform.strip().casefold()
+            index = self._platforms.get(platform)
+            if index is None:  # most platforms have no banned account
+                return None
         handle = canonical_account(account)
-        if handle in index.exact or len(handle) < MIN_LENGTH:
+        if len(handle) < MIN_LENGTH or handle in index.exact:
             return None
         # Affixes are recognised on the folded handle ("ttp_mеdia_bаckup" with Cyrillic letters too). A
         # canonical ASCII handle is lower case without control characters: folding would change nothing.
         folded = handle if handle.isascii() else fold_confusables(handle)
-        lookalike = ("homoglyph",) if folded != handle else ()
-        best: tuple[tuple[int, int, str], tuple[str, ...]] | None = None
         levels = _strip_levels(folded)
-        if len(levels) == 1:  # the usual case
-            keys = [_unsqueezed(folded)]
-            ends: Iterable[tuple[str, tuple[str, ...], str]] = ((folded, (), keys[0]),)
+        if folded.isascii():  # _unsqueezed, inline: every level is ASCII too
+            keys = [b.encode().translate(_ASCII_SKELETON, _ASCII_SKELETON_DELETED).decode() for b, _ in levels]
         else:
             keys = [_unsqueezed(base) for base, _ in levels]
-            # The handle as it is and with every affix stripped (a dict: the same base once, the last one).
-            last = {levels[0][0]: (levels[0][1], keys[0]), levels[-1][0]: (levels[-1][1], keys[-1])}
-            ends = [(base, affixes, key) for base, (affixes, key) in last.items()]
+        if len(levels) == 1:  # the usual case
+            maybe_equal = hash(frozenset(keys[0])) in index.charsets
+            # The handle as it is and with every affix stripped: (base, affixes, unsqueezed skeleton).
+            ends: tuple[tuple[str, tuple[str, ...], str], ...] = ((folded, (), keys[0]),)
+        else:
+            maybe_equal = not index.charsets.isdisjoint(map(hash, map(frozenset, keys)))
+            ends = ((folded, (), keys[0]), (*levels[-1], keys[-1]))  # levels shrink: two distinct bases
+        lookalike = ("homoglyph",) if folded != handle else ()
         # Squeezing keeps the characters: a level whose characters no banned skeleton has is not squeezed.
-        if not index.charsets.isdisjoint(map(hash, map(frozenset, keys))):  # rare
-            for (base, affixes), key in zip(levels, keys, strict=True):
-                for banned in index.by_skeleton.get(_squeeze(key), ()):
-                    if _only_adds_letters(key, _unsqueezed(banned)):
-                        evidence = affixes + _unique(lookalike + _transforms(base, banned))
-                        best = min(best or _NONE, ((0, len(evidence), banned), evidence))
+        best = _best_equal(index, levels, keys, lookalike) if maybe_equal else None
         if best is None:
-            for base, affixes, query in ends:
-                for key, _, tau, banned in index.near(query):
-                    distance = _distance(query, key, tau)
-                    if 0 < distance <= tau:
-                        steps = _unique(lookalike + _helping_steps(base, banned, distance))
-                        evidence = (*affixes, *steps, f"edit_distance:{distance}")
-                        best = min(best or _NONE, ((1, distance, banned), evidence))
+            best = _best_near(index, ends, lookalike)
         if best is None:
             return None
         return MirrorMatch(platform, best[0][2], best[1])
+
+
+_Best = tuple[tuple[int, int, str], tuple[str, ...]]  # (rank, banned handle), evidence; the least is best
+
+
+def _best_equal(
+    index: _PlatformIndex, levels: list[tuple[str, tuple[str, ...]]], keys: list[str], lookalike: tuple[str, ...]
+) -> _Best | None:
+    """Rule 1: the best banned account with the skeleton of one of the levels (``keys``: their unsqueezed forms)."""
+    best: _Best | None = None
+    for (base, affixes), key in zip(levels, keys, strict=True):
+        for banned in index.by_skeleton.get(_squeeze(key), ()):
+            if _only_adds_letters(key, _unsqueezed(banned)):
+                evidence = affixes + _unique(lookalike + _transforms(base, banned))
+                best = min(best or _NONE, ((0, len(evidence), banned), evidence))
+    return best
+
+
+def _best_near(
+    index: _PlatformIndex, ends: tuple[tuple[str, tuple[str, ...], str], ...], lookalike: tuple[str, ...]
+) -> _Best | None:
+    """Rule 2: the best banned account within its edit-distance limit of one of ``ends``."""
+    best: _Best | None = None
+    for base, affixes, query in ends:
+        for key, _, tau, banned in index.near(query):
+            distance = _distance(query, key, tau)
+            if 0 < distance <= tau:
+                steps = _unique(lookalike + _helping_steps(base, banned, distance))
+                evidence = (*affixes, *steps, f"edit_distance:{distance}")
+                best = min(best or _NONE, ((1, distance, banned), evidence))
+    return best
 
 
 _NONE: Final = ((9, 0, ""), ())  # worse than any match, for min()

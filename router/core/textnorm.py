@@ -199,6 +199,10 @@ _ASCII_MATCH_BYTES: Final = bytes(
     ord(m) if isinstance(m, str) else m for m in _MATCH_TABLE[:128]
 ) + bytes(range(128, 256))
 assert all(isinstance(m, int) or (len(m) == 1 and m.isascii()) for m in _MATCH_TABLE[:128])
+# The class of the translation of each ASCII byte, and whether it translates to a separator (then the
+# matching form gets no leading padding).
+_ASCII_CLASS_BYTES: Final = _ASCII_MATCH_BYTES[:128].translate(_BYTE_CLASS) + bytes(128)
+_ASCII_SEPARATOR: Final = tuple(chr(b) in (SOFT, HARD) for b in _ASCII_MATCH_BYTES[:128])
 _new_tuple: Final = tuple.__new__  # builds a Folded without the Python-level NamedTuple.__new__
 _NON_WORD: Final = re.compile(r"[\W_]+")
 
@@ -314,8 +318,20 @@ def _translate_slow(s: str) -> tuple[str, tuple[int, ...]]:
 
 def fold_text(s: str) -> Folded:
     """Normalise ``s`` to its matching form (see the module docstring). Pure; never raises on a ``str``."""
+    if s.isascii() and s:  # the usual case: one byte per character, bytes.translate does step 1 at memory speed
+        raw = s.encode()
+        padded = raw + b" " if _ASCII_SEPARATOR[raw[0]] else b" " + raw + b" "
+        text = padded.translate(_ASCII_MATCH_BYTES).decode()
+        if _MARK not in text:  # nothing deleted (no control character): the classes come from the same bytes
+            lead = len(padded) - len(raw) - 1
+            return _fold_words(s, text, padded.translate(_ASCII_CLASS_BYTES).decode(), lead, None, None)
+    return _fold_any(s)
+
+
+def _fold_any(s: str) -> Folded:
+    """``fold_text`` for any input: step 1 per code point, with deletions and NFKC expansions recorded."""
     expansion = None
-    if s.isascii():  # the usual case: one byte per character, so bytes.translate does step 1 at memory speed
+    if s.isascii():
         translated = s.encode().translate(_ASCII_MATCH_BYTES).decode()
     else:
         translated = s.translate(_MATCH_TABLE)
@@ -331,6 +347,13 @@ def fold_text(s: str) -> Folded:
     # One class character per character of ``text`` (a non-ASCII character is one "?", class "x"). Searched
     # as a str: str.find has less fixed cost than bytes.find, and a single character is found by memchr.
     classes = text.encode("ascii", "replace").translate(_BYTE_CLASS).decode()
+    return _fold_words(s, text, classes, lead, expansion, deleted)
+
+
+def _fold_words(
+    s: str, text: str, classes: str, lead: int, expansion: tuple[int, ...] | None, deleted: str | None
+) -> Folded:
+    """Steps 2 to 4 on the padded translation ``text`` of ``s`` (``classes``: one class character each)."""
     leet = "1" in classes and ("a1" in classes or "1a" in classes)
     if leet:
         text = _unleet(text, classes)
@@ -345,8 +368,9 @@ def fold_text(s: str) -> Folded:
         text = text.replace("  ", SOFT + _MARK).replace(_MARK + SOFT, _MARK + _MARK)
     if collapse or leet or _letter_pair(classes):
         text = _SPACED_LETTER_RUN.sub(_join_letters, text)
-    text, collapsed = _remove_marks(text)
-    return _new_tuple(Folded, (text, s, lead, expansion, deleted, collapsed))
+    if _MARK in text:
+        return _new_tuple(Folded, (text.replace(_MARK, ""), s, lead, expansion, deleted, text))
+    return _new_tuple(Folded, (text, s, lead, expansion, deleted, None))
 
 
 def match_key(name: str) -> str:

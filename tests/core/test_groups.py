@@ -13,7 +13,15 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.core.groups import MAX_EVIDENCE, MAX_EVIDENCE_CHARS, GroupMatcher, GroupTag
+from router.core.groups import (
+    MAX_EVIDENCE,
+    MAX_EVIDENCE_CHARS,
+    GroupMatcher,
+    GroupTag,
+    _bounds,
+    _evidence,
+    _evidence_of,
+)
 from router.core.watchlist import load_watchlist_dict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,3 +194,23 @@ def _check_evidence(tags: tuple[GroupTag, ...], text: str | None, account: str |
             assert 0 < len(evidence) <= MAX_EVIDENCE_CHARS
             assert any(evidence in s or evidence == s.strip()[:MAX_EVIDENCE_CHARS] for s in sources)
         assert tag.designations == tuple(sorted(set(tag.designations)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30), st.one_of(st.none(), st.text(max_size=10)), st.one_of(st.none(), st.text(max_size=20)),
+       st.data())
+def test_evidence_fast_path_equals_the_bounds_lookup(
+    text: str, account: str | None, url: str | None, data: st.DataObject
+) -> None:
+    """``_evidence_of`` skips building the input bounds for a hit in the text; the result must not change."""
+    source = "\n".join(filter(None, (text, account, url)))
+    if not source:
+        return
+    a = data.draw(st.integers(0, len(source) - 1))
+    end = source.find("\n", a)  # a hit never crosses the line break between two inputs
+    end = len(source) if end < 0 else end
+    if end == a:
+        return
+    b = data.draw(st.integers(a + 1, end))
+    inputs = (text, account, url)
+    assert _evidence_of(source, a, b, inputs) == _evidence(source, a, b, _bounds(*inputs))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.core.mirrors import BannedIndex, MirrorMatch, _distance, canonical_account
+from router.core.mirrors import _PREFIX, _SUFFIX, BannedIndex, MirrorMatch, _distance, _strip_levels, canonical_account
 
 BANNED = [
     ("x", "@ttp_media"),
@@ -157,3 +157,40 @@ def test_find_is_deterministic_and_never_returns_the_account_itself(banned: list
 def test_affixes_in_lookalike_letters_are_recognised(index: BannedIndex) -> None:
     found = index.find("x", "ttp_mеdia_bаckup")  # Cyrillic е and а
     assert found == MirrorMatch("x", "ttp_media", ("suffix:_backup", "homoglyph"))
+
+
+def _reference_strip_levels(handle: str) -> list[tuple[str, tuple[str, ...]]]:
+    """``_strip_levels`` written with the plain ``_PREFIX``/``_SUFFIX`` regexes (the fast path reverses)."""
+    levels: list[tuple[str, tuple[str, ...]]] = [(handle, ())]
+    starts = [(handle, ())]
+    prefix = _PREFIX.match(handle)
+    if prefix and len(handle) - prefix.end() >= 4:
+        starts.append((handle[prefix.end() :], (f"prefix:{prefix.group()}",)))
+    for i, (base, evidence) in enumerate(starts):
+        if i:
+            levels.append((base, evidence))
+        suffixes: tuple[str, ...] = ()
+        for _ in range(3):
+            suffix = _SUFFIX.search(base)
+            if suffix is None or suffix.start() < 3:
+                break
+            base, suffixes = base[: suffix.start()], (f"suffix:{suffix.group()}", *suffixes)
+            levels.append((base, evidence + suffixes))
+    return levels
+
+
+_AFFIX_PIECES = ["real", "the", "new", "official", "backup", "media", "news", "tv", "alt", "archive", "channel",
+                 "ttp", "a", "s", "_", ".", "-", "1", "2024", "99999"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_AFFIX_PIECES), max_size=8).map("".join))
+def test_affix_stripping_matches_the_regex_reference(handle: str) -> None:
+    assert _strip_levels(handle) == _reference_strip_levels(handle)
+
+
+def test_affix_stripping_matches_the_regex_reference_on_random_handles() -> None:
+    rng = random.Random(11)
+    for _ in range(5000):
+        handle = "".join(rng.choice("abtvnewsrealofficialbackup0123456789_.-") for _ in range(rng.randint(0, 16)))
+        assert _strip_levels(handle) == _reference_strip_levels(handle), handle

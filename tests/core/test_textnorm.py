@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.core.textnorm import case_signature, fold_confusables, fold_text, is_arabic_script, match_key
+from router.core.textnorm import _fold_any, case_signature, fold_confusables, fold_text, is_arabic_script, match_key
 
 
 @pytest.mark.parametrize(
@@ -150,3 +152,29 @@ def _words(text: str) -> list[tuple[int, int]]:
         elif start is None:
             start = i
     return words
+
+
+_ASCII_EVASIONS = st.lists(
+    st.sampled_from(["T", "t", "T.T.P", "t t p", "I.S.K.P.", "B1A", "1slamic", "Ta1iban", "ttp1", "2024", "acct380",
+                     " ", "  ", ". ", ".", "-", "_", "'", "*", "#", "@", "/", "://", "\n", "\t", "\x00", "\x01", "\x02",
+                     "\x07", "https", "www", "com", "a", "l", "I", "0", "7", "x.12ab"]),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(st.characters(max_codepoint=127)), _ASCII_EVASIONS))
+def test_ascii_fast_path_equals_the_general_path(raw: str) -> None:
+    """``fold_text`` folds ASCII input through bytes tables; the general per-code-point path must agree."""
+    assert fold_text(raw) == _fold_any(raw)
+
+
+def test_ascii_fast_path_equals_the_general_path_on_generated_reports() -> None:
+    rng = random.Random(7)
+    pieces = ["Tehrik-e-Taliban", "T.T.P", "BLA", "bla bla", "#BalochistanLiberationArmy", "@ttp_official",
+              "https://t.me/", "acct", "/posts/", "?si=share", "I S K P", "Ta1iban", "1slamic", "e.g.", "x.12ab"]
+    for _ in range(3000):
+        raw = rng.choice(["", " ", "\n", ". "]).join(
+            rng.choice(pieces) if rng.random() < 0.6 else str(rng.randint(0, 10**9)) for _ in range(rng.randint(0, 6))
+        )
+        assert fold_text(raw) == _fold_any(raw), raw
