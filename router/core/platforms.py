@@ -19,6 +19,9 @@ UNKNOWN = "unknown"
 
 _ID = r"^[a-z][a-z0-9_-]{0,31}$"
 _HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+#: Subdomains under which platforms commonly serve their pages (``www.facebook.com``, ``m.youtube.com``):
+#: ``for_host`` answers these, and the registered hosts themselves, with one dictionary lookup.
+COMMON_SUBDOMAINS = ("www", "m", "mobile", "web", "api", "chat", "business", "music", "vm", "vt")
 
 
 class PlatformConfigError(ValueError):
@@ -86,6 +89,10 @@ class PlatformRegistry:
                 owner = self._by_domain.setdefault(host, platform)
                 if owner is not platform:
                     raise PlatformConfigError(f"host {host!r} belongs to both {owner.id!r} and {platform.id!r}")
+        # for_host's answers for the registered hosts and their common subdomains, computed by the
+        # general walk itself, so that looking them up gives exactly what the walk would
+        common_hosts = {*self._by_domain, *(f"{sub}.{host}" for host in self._by_domain for sub in COMMON_SUBDOMAINS)}
+        self._by_host = {host: platform for host in common_hosts if (platform := self._walk(host)) is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlatformRegistry:
@@ -124,14 +131,23 @@ class PlatformRegistry:
     def for_host(self, host: str) -> Platform | None:
         """The platform owning ``host`` (already lower-cased, ASCII), or None.
 
-        Walks the host's parent domains (``a.b.facebook.com`` -> ``b.facebook.com`` ->
-        ``facebook.com``): cost grows with the number of labels, not with the registry.
+        Registered hosts and their common subdomains (``COMMON_SUBDOMAINS``) are one dictionary
+        lookup in a table precomputed from the registry; any other host takes the general walk.
+        """
+        platform = self._by_host.get(host)
+        return platform if platform is not None else self._walk(host)
+
+    def _walk(self, host: str) -> Platform | None:
+        """``for_host`` for any host: walks the host's parent domains (``a.b.facebook.com`` ->
+        ``b.facebook.com`` -> ``facebook.com``): cost grows with the number of labels, not with the
+        registry. Hosts that are not well-formed lower-case ASCII names belong to no platform.
         """
         if not _HOST.match(host):
             return None
-        labels = host.split(".")
-        for i in range(len(labels) - 1):
-            platform = self._by_domain.get(".".join(labels[i:]))
+        start = 0  # where the current parent domain starts; the last label alone is not tried
+        while (dot := host.find(".", start)) != -1:
+            platform = self._by_domain.get(host[start:])
             if platform is not None:
                 return platform
+            start = dot + 1
         return None

@@ -11,14 +11,16 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from router.core.mirrors import canonical_account as handle_form
 from router.core.platforms import UNKNOWN, Platform, PlatformRegistry
 from router.core.urls import ParsedUrl, UrlError, parse_url
 
 TargetKind = Literal["content", "account", "link"]
+
+_VIDEO_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_NON_DIGIT = re.compile(r"\D")
 
 _HANDLE_RESERVED = {
     "x": {"home", "explore", "search", "hashtag", "i", "settings", "notifications", "messages", "intent",
@@ -31,10 +33,12 @@ _HANDLE_RESERVED = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """What a report is about. ``key`` is the identity used for ``case_id``: two reports are one
-    case exactly when their keys are equal."""
+    case exactly when their keys are equal.
+
+    Immutable; a named tuple rather than a frozen dataclass because one is built for every report
+    and a tuple is cheaper to build."""
 
     platform: str
     url: str | None
@@ -56,7 +60,7 @@ def canonical_account(account: str, platform: Platform | None) -> str | None:
     """A handle without ``@``, NFKC-normalised, invisible characters removed, case-folded
     (handles on every v1 platform are case-insensitive); WhatsApp accounts keep digits only."""
     if platform is not None and platform.id == "whatsapp":
-        digits = re.sub(r"\D", "", account)
+        digits = _NON_DIGIT.sub("", account)
         return digits or None
     return handle_form(account) or None
 
@@ -64,13 +68,13 @@ def canonical_account(account: str, platform: Platform | None) -> str | None:
 # --- platform rules ------------------------------------------------------------------------
 # Each rule takes the parsed URL (host already a subdomain of the platform, or a short host)
 # and returns (canonical url, account or None, kind, key) or None to fall back to the generic form.
-RuleResult = tuple[ParsedUrl, str | None, TargetKind, str] | None
+RuleResult = tuple[str, str | None, TargetKind, str] | None
 
 
 def _profile(p: Platform, u: ParsedUrl, handle: str, path: str) -> RuleResult:
     lowered = handle.lower()
     account = lowered.lstrip("@")
-    return u.with_(host=p.canonical_host, path=path.replace(handle, lowered, 1), query=()), account, "account", \
+    return u.unparse(host=p.canonical_host, path=path.replace(handle, lowered, 1), query=()), account, "account", \
         f"{p.id}|account|{account}"
 
 
@@ -80,10 +84,10 @@ def _x(p: Platform, u: ParsedUrl) -> RuleResult:
         handle = seg[0].lower()
         path = f"/{handle}/status/{seg[2]}" if handle != "i" else f"/i/status/{seg[2]}"
         # keyed by handle and id: the same id under two handles is reported as two targets
-        return u.with_(host=p.canonical_host, path=path, query=()), (None if handle == "i" else handle), \
+        return u.unparse(host=p.canonical_host, path=path, query=()), (None if handle == "i" else handle), \
             "content", f"x|status|{handle}|{seg[2]}"
     if len(seg) >= 4 and seg[:3] == ["i", "web", "status"] and seg[3].isdigit():
-        return u.with_(host=p.canonical_host, path=f"/i/status/{seg[3]}", query=()), None, "content", \
+        return u.unparse(host=p.canonical_host, path=f"/i/status/{seg[3]}", query=()), None, "content", \
             f"x|status|i|{seg[3]}"
     if len(seg) == 1 and seg[0].lower() not in _HANDLE_RESERVED["x"]:
         return _profile(p, u, seg[0], f"/{seg[0]}")
@@ -99,19 +103,19 @@ def _youtube(p: Platform, u: ParsedUrl) -> RuleResult:
         video = u.param("v")
     elif len(seg) >= 2 and seg[0] in ("shorts", "embed", "live", "v", "e"):
         video = seg[1]
-    if video and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", video):
-        return u.with_(host=p.canonical_host, path="/watch", query=(("v", video),)), None, "content", \
+    if video and _VIDEO_ID.fullmatch(video):
+        return u.unparse(host=p.canonical_host, path="/watch", query=(("v", video),)), None, "content", \
             f"youtube|video|{video}"
     if seg and seg[0].startswith("@"):
         return _profile(p, u, seg[0], f"/{seg[0]}")
     if len(seg) >= 2 and seg[0] in ("c", "user"):
         return _profile(p, u, seg[1], f"/{seg[0]}/{seg[1]}")
     if len(seg) >= 2 and seg[0] == "channel":
-        return u.with_(host=p.canonical_host, path=f"/channel/{seg[1]}", query=()), seg[1], "account", \
+        return u.unparse(host=p.canonical_host, path=f"/channel/{seg[1]}", query=()), seg[1], "account", \
             f"youtube|channel|{seg[1]}"
     if seg and seg[0] == "playlist" and u.param("list"):
         lst = u.param("list") or ""
-        return u.with_(host=p.canonical_host, query=(("list", lst),)), None, "content", f"youtube|playlist|{lst}"
+        return u.unparse(host=p.canonical_host, query=(("list", lst),)), None, "content", f"youtube|playlist|{lst}"
     return None
 
 
@@ -121,7 +125,7 @@ def _instagram(p: Platform, u: ParsedUrl) -> RuleResult:
         seg = seg[1:]  # /<user>/p/<code>
     if len(seg) >= 2 and seg[0] in ("p", "reel", "reels", "tv"):
         code = seg[1]
-        return u.with_(host=p.canonical_host, path=f"/p/{code}", query=()), None, "content", \
+        return u.unparse(host=p.canonical_host, path=f"/p/{code}", query=()), None, "content", \
             f"instagram|media|{code}"
     if len(seg) == 1 and seg[0].lower() not in _HANDLE_RESERVED["instagram"]:
         return _profile(p, u, seg[0], f"/{seg[0]}")
@@ -135,10 +139,10 @@ def _facebook(p: Platform, u: ParsedUrl) -> RuleResult:
     if u.host in p.short_hosts:
         return None
     seg = u.segments
-    query = tuple((k, v) for k, v in u.query if k in _FB_KEEP)
+    query = tuple([(k, v) for k, v in u.query if k in _FB_KEEP]) if u.query else ()
     if seg and seg[0].lower() == "profile.php" and u.param("id"):
         ident = u.param("id") or ""
-        return u.with_(host=p.canonical_host, path="/profile.php", query=(("id", ident),)), ident, "account", \
+        return u.unparse(host=p.canonical_host, path="/profile.php", query=(("id", ident),)), ident, "account", \
             f"facebook|account|{ident}"
     if len(seg) == 1 and seg[0].lower() not in _HANDLE_RESERVED["facebook"] and not query:
         return _profile(p, u, seg[0], f"/{seg[0]}")
@@ -146,9 +150,9 @@ def _facebook(p: Platform, u: ParsedUrl) -> RuleResult:
         # /<page>/posts/<id>, /<page>/videos/<id>: page names are case-insensitive, ids are digits
         seg = [seg[0].lower(), *seg[1:]]
     path = "/" + "/".join(seg) if seg else "/"
-    canon = u.with_(host=p.canonical_host, path=path, query=query)
+    canon = u.unparse(host=p.canonical_host, path=path, query=query)
     return canon, (seg[0] if len(seg) >= 2 and seg[0] not in _HANDLE_RESERVED["facebook"] else None), \
-        "content", f"facebook|{canon.unparse()}"
+        "content", f"facebook|{canon}"
 
 
 def _whatsapp(p: Platform, u: ParsedUrl) -> RuleResult:
@@ -157,13 +161,13 @@ def _whatsapp(p: Platform, u: ParsedUrl) -> RuleResult:
     if u.host == "wa.me" and seg and seg[0].lstrip("+").isdigit():
         phone = seg[0].lstrip("+")
     elif seg and seg[0] == "send" and u.param("phone"):
-        phone = re.sub(r"\D", "", u.param("phone") or "")
+        phone = _NON_DIGIT.sub("", u.param("phone") or "")
     if phone:
-        return u.with_(host="wa.me", path=f"/{phone}", query=()), phone, "account", f"whatsapp|account|{phone}"
+        return u.unparse(host="wa.me", path=f"/{phone}", query=()), phone, "account", f"whatsapp|account|{phone}"
     if u.host == "chat.whatsapp.com" and seg:
-        return u.with_(query=()), None, "content", f"whatsapp|group|{seg[0]}"
+        return u.unparse(query=()), None, "content", f"whatsapp|group|{seg[0]}"
     if len(seg) >= 2 and seg[0] == "channel":
-        return u.with_(host="www.whatsapp.com", path=f"/channel/{seg[1]}", query=()), None, "content", \
+        return u.unparse(host="www.whatsapp.com", path=f"/channel/{seg[1]}", query=()), None, "content", \
             f"whatsapp|channel|{seg[1]}"
     return None
 
@@ -171,10 +175,10 @@ def _whatsapp(p: Platform, u: ParsedUrl) -> RuleResult:
 def _tiktok(p: Platform, u: ParsedUrl) -> RuleResult:
     seg = u.segments
     if u.host in p.short_hosts or (seg and seg[0] == "t"):
-        return u.with_(query=()), None, "link", f"tiktok|link|{u.host}{u.path}"
+        return u.unparse(query=()), None, "link", f"tiktok|link|{u.host}{u.path}"
     if len(seg) >= 3 and seg[0].startswith("@") and seg[1] in ("video", "photo") and seg[2].isdigit():
         handle = seg[0].lower()
-        return u.with_(host=p.canonical_host, path=f"/{handle}/{seg[1]}/{seg[2]}", query=()), handle[1:], \
+        return u.unparse(host=p.canonical_host, path=f"/{handle}/{seg[1]}/{seg[2]}", query=()), handle[1:], \
             "content", f"tiktok|{seg[1]}|{handle}|{seg[2]}"
     if len(seg) == 1 and seg[0].startswith("@"):
         return _profile(p, u, seg[0], f"/{seg[0]}")
@@ -188,17 +192,17 @@ def _telegram(p: Platform, u: ParsedUrl) -> RuleResult:
     if not seg:
         return None
     if seg[0] in ("joinchat",) or seg[0].startswith("+"):
-        return u.with_(host=p.canonical_host, query=()), None, "content", f"telegram|invite|{'/'.join(seg)}"
+        return u.unparse(host=p.canonical_host, query=()), None, "content", f"telegram|invite|{'/'.join(seg)}"
     if seg[0] == "c" and len(seg) >= 2:
         path = "/" + "/".join(seg[:3])
-        return u.with_(host=p.canonical_host, path=path, query=()), None, "content", f"telegram|{path}"
+        return u.unparse(host=p.canonical_host, path=path, query=()), None, "content", f"telegram|{path}"
     if seg[0].lower() in _HANDLE_RESERVED["telegram"]:
         return None
     channel = seg[0].lower()
     if len(seg) >= 2 and seg[1].isdigit():
-        return u.with_(host=p.canonical_host, path=f"/{channel}/{seg[1]}", query=()), channel, "content", \
+        return u.unparse(host=p.canonical_host, path=f"/{channel}/{seg[1]}", query=()), channel, "content", \
             f"telegram|post|{channel}/{seg[1]}"
-    return u.with_(host=p.canonical_host, path=f"/{channel}", query=()), channel, "account", \
+    return u.unparse(host=p.canonical_host, path=f"/{channel}", query=()), channel, "account", \
         f"telegram|account|{channel}"
 
 
@@ -213,9 +217,9 @@ RULES: dict[str, Callable[[Platform, ParsedUrl], RuleResult]] = {
 }
 
 
-def _generic(platform_id: str, canonical_host: str | None, u: ParsedUrl) -> tuple[str, str]:
-    canon = u.with_(host=canonical_host) if canonical_host else u
-    url = canon.unparse()
+def _generic(platform_id: str, u: ParsedUrl, host: str | None = None, path: str | None = None) -> tuple[str, str]:
+    """(canonical url, key) of the generic form, with ``host`` and ``path`` replacing the URL's own."""
+    url = u.unparse(host=host or None, path=path)
     return url, f"{platform_id}|url|{url}"
 
 
@@ -224,19 +228,18 @@ def target_from_url(url: str, registry: PlatformRegistry, account: str | None = 
     parsed = parse_url(url)
     platform = registry.for_host(parsed.host) if parsed.ascii_host and parsed.port is None else None
     if platform is None:
-        canon, key = _generic(UNKNOWN, None, parsed)
+        canon, key = _generic(UNKNOWN, parsed)
         return Target(UNKNOWN, canon, account, "content", key)
     given_account = canonical_account(account, platform) if account else None
     rule = RULES.get(platform.id)
     result = rule(platform, parsed) if rule else None
     if result is not None:
         canon_url, url_account, kind, key = result
-        return Target(platform.id, canon_url.unparse(), url_account or given_account, kind, key)
+        return Target(platform.id, canon_url, url_account or given_account, kind, key)
     short = parsed.host in platform.short_hosts
     canonical_host = None if short else platform.canonical_host
-    if platform.case_insensitive_paths and not short and rule is None:
-        parsed = parsed.with_(path=parsed.path.lower())
-    canon, key = _generic(platform.id, canonical_host, parsed)
+    path = parsed.path.lower() if platform.case_insensitive_paths and not short and rule is None else None
+    canon, key = _generic(platform.id, parsed, canonical_host, path)
     return Target(platform.id, canon, given_account, "link" if short else "content", key)
 
 

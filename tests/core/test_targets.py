@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+from urllib.parse import quote, urlencode
+
 import pytest
 import yaml
 
+from router.core import targets, urls
 from router.core.platforms import PlatformConfigError, PlatformRegistry
 from router.core.targets import canonical_account, resolve_target
 from router.core.urls import UrlError, normalise_url, parse_url
@@ -160,3 +165,133 @@ def test_adding_a_platform_is_configuration() -> None:
                             "case_insensitive_paths": False}}})
     t = resolve_target("https://MASTODON.social/@Someone/1234/?utm_source=x", None, None, registry)
     assert (t.platform, t.url) == ("mastodon_social", "https://mastodon.social/@Someone/1234")
+
+
+# --- fast paths: the same results as the general code ---------------------------------------------
+
+def _generated_urls(count: int, seed: int = 7) -> list[str]:
+    """URLs assembled from common parts and, now and then, tricky ones: upper case, user info, ports,
+    percent-escapes, backslashes, whitespace, non-ASCII and punycode hosts, dot segments, fragments,
+    odd queries."""
+    rng = random.Random(seed)
+
+    def pick(common: list[str], tricky: list[str]) -> str:
+        return rng.choice(tricky if rng.random() < 0.06 else common)
+
+    schemes = (["https://", "http://"], ["HTTPS://", "Http://", "ftp://", "https:/", "https:///", "//", "https:\\"])
+    hosts = (
+        ["x.com", "twitter.com", "mobile.twitter.com", "www.x.com", "t.co", "facebook.com", "www.facebook.com",
+         "m.facebook.com", "web.facebook.com", "fb.watch", "instagram.com", "www.instagram.com", "instagr.am",
+         "wa.me", "api.whatsapp.com", "chat.whatsapp.com", "youtube.com", "m.youtube.com", "youtu.be",
+         "www.tiktok.com", "vm.tiktok.com", "t.me", "telegram.me", "blog.example.com", "a.b.c.facebook.com",
+         "x.com.example.net", "facebook.com.evil.example", "notfacebook.com", "facebook.co", "xn--fcebook-8va.com",
+         "a--b.x.com", "-x.com", "x-.com", "127.0.0.1", "1.2.3.4.5", "com", "x.c0m"],
+        ["fаcebook.com", "FACEBOOK.COM", "Www.YouTube.com", "X.com", "Facebook.com", "www.X.com", "x.com.",
+         "a..x.com", ".x.com", "[::1]",
+         "facebook.com\\evil.example", "x.com%2eevil.example", "ex ample.com", "", "x.com:443@evil.example"],
+    )
+    userinfos = ([""], ["user@", "facebook.com@", "u:p@", "@"])
+    ports = ([""], [":443", ":80", ":8443", ":", ":0443", ":x"])
+    segments = (
+        ["acct1", "@User", "@user", "status", "12345", "watch", "p", "reel", "AbC_1-x", "posts", "profile.php",
+         "shorts", "channel", "+invite", "joinchat", "s", "c", "i", "web", "video", "send", "a:b", "x@y", "~t",
+         "a+b", "(1)", "a.b", "a..b", "-"],
+        [".", "..", ".hidden", "", "%7Euser", "%2F", "a%20b", "a%7e", "x%41", "a\\b", " ", "é", "a#b", "a?b"],
+    )
+    queries = (
+        ["v=abc", "v=Ab_c-1", "s=20", "si=share", "utm_source=x", "UTM_Medium=y", "fbclid=1", "igsh=abc", "id=5",
+         "list=PL1", "phone=923001112223", "a", "=b", "a=b=c", "", "story_fbid=9", "__cft__=1", "x~=.-_"],
+        ["phone=+92%20300", "x=%41", "q=a+b", "t=1;u=2", "é=1", "a=%zz", "a b=c", "a=b#c", "a=/b"],
+    )
+    fragments = ([""], ["#top", "#", "#a?b=c"])
+    urls = []
+    for _ in range(count):
+        path = "".join("/" + pick(*segments) for _ in range(rng.randrange(4)))
+        if rng.random() < 0.3:
+            path += pick(["/"], ["//", "/./", "/.."])
+        query = "&".join(pick(*queries) for _ in range(rng.randrange(3)))
+        url = (
+            pick(*schemes) + pick(*userinfos) + pick(*hosts) + pick(*ports) + path
+            + ("?" + query if query or rng.random() < 0.1 else "") + pick(*fragments)
+        )
+        if rng.random() < 0.05:
+            url = rng.choice([" ", "\t", "\n", "\u00a0"]) + url + rng.choice(["", " ", "\n"])
+        urls.append(url)
+    return urls
+
+
+GENERATED_URLS = _generated_urls(6000)
+
+
+def _outcome(parse: Callable[[str], object], url: str) -> object:
+    try:
+        return parse(url)
+    except UrlError as exc:
+        return ("UrlError", str(exc))
+
+
+def test_generated_urls_cover_both_paths() -> None:
+    fast = sum(urls._COMMON.fullmatch(url) is not None for url in GENERATED_URLS)
+    assert 0.2 * len(GENERATED_URLS) < fast < 0.8 * len(GENERATED_URLS)
+
+
+def test_fast_parse_is_the_general_parse() -> None:
+    for url in GENERATED_URLS:
+        assert _outcome(parse_url, url) == _outcome(urls._parse_general, url), url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://facebook.com@evil.example/page", "https://user@x.com/a", "https://x.com:8443/a", "https://x.com:443/a",
+        "https://X.com/a", "HTTPS://x.com/a", "https://x.com./a", "https://x.com/%7Ea", "https://x.com\\@evil.example/",
+        "https://x.com/a\\b", " https://x.com/a", "https://x.com/a ", "https://x.com/a b", "https://fаcebook.com/page",
+        "https://x.com/é", "https://x.com/a/../b", "https://x.com/a//b", "https://x.com/./a", "https://x.com/a//",
+        "https://x.com/a#frag", "https://x.com/a?q=a+b", "https://x.com/a?q=%41", "https://x.com/a?q=é",
+        "https://[::1]/a", "ftp://x.com/a", "https:///a", "https://x.com/a?q=a;b",
+    ],
+)
+def test_unusual_urls_take_the_general_path(url: str) -> None:
+    assert urls._COMMON.fullmatch(url) is None
+    assert _outcome(parse_url, url) == _outcome(urls._parse_general, url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://x.com/a/status/1", "http://www.youtube.com/watch?v=abc&t=3", "https://m.facebook.com/watch/?v=1",
+     "https://blog.example.com", "https://xn--fcebook-8va.com/page"],
+)
+def test_common_urls_take_the_fast_path(url: str) -> None:
+    assert urls._COMMON.fullmatch(url) is not None
+
+
+def test_lookalikes_on_the_fast_path_are_not_trusted() -> None:
+    for url in ["https://x.com.example.net/a/status/1", "https://xn--fcebook-8va.com/page",
+                "https://facebook.com.evil.example/page", "https://notfacebook.com/page", "https://facebook.co/page"]:
+        assert urls._COMMON.fullmatch(url) is not None
+        assert resolve_target(url, "facebook", None, REGISTRY).platform == "unknown"
+
+
+def test_host_table_is_the_general_walk() -> None:
+    hosts = {urls._parse_general(url).host for url in GENERATED_URLS if not isinstance(_outcome(parse_url, url), tuple)}
+    hosts |= set(REGISTRY._by_host) | {f"{sub}.{host}" for host in hosts for sub in ("www", "m", "api", "a.b")}
+    for host in hosts:
+        assert REGISTRY.for_host(host) is REGISTRY._walk(host), host
+
+
+def test_encode_query_is_urlencode() -> None:
+    rng = random.Random(3)
+    parts = ["v", "abc", "Ab_c-1", "", "a b", "a+b", "é", "=", "&", "~._-", "%41", "/", "x?y"]
+    for _ in range(2000):
+        query = tuple((rng.choice(parts), rng.choice(parts)) for _ in range(rng.randrange(1, 4)))
+        assert urls.encode_query(query) == urlencode(query, quote_via=quote, safe="~-._")
+
+
+def test_targets_of_generated_urls_are_those_of_the_general_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    def resolve_all() -> list[object]:
+        return [_outcome(lambda u: resolve_target(u, None, "@Someone", REGISTRY), url) for url in GENERATED_URLS]
+
+    fast = resolve_all()
+    monkeypatch.setattr(targets, "parse_url", urls._parse_general)
+    monkeypatch.setattr(REGISTRY, "_by_host", {})
+    assert resolve_all() == fast
