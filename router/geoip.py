@@ -16,6 +16,7 @@ import importlib
 import importlib.metadata
 import ipaddress
 import json
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -89,9 +90,17 @@ class IpCountryTable:
         Codes are as the registries publish them: upper case, and occasionally ``EU`` or ``AP``
         for multi-country blocks (the core turns those into no tag).
         """
-        # IPv6 as uncompressed hex groups: valid IPv6 text, ten times cheaper than str() (which
-        # compresses zeros), and without any zone index, which is not part of the address.
-        text = str(ip) if ip.version == 4 else ip.packed.hex(":", 2)
+        # IPv4 through inet_ntoa: the same text as str(), twice as fast. IPv6 as uncompressed hex
+        # groups: valid IPv6 text, ten times cheaper than str() (which compresses zeros), and
+        # without any zone index, which is not part of the address.
+        packed = ip.packed
+        text = socket.inet_ntoa(packed) if len(packed) == 4 else packed.hex(":", 2)
+        return self._country_code(text)
+
+
+    def country_of_text(self, text: str) -> str | None:
+        """``country(ip)`` for ``text == str(ip)``: the data is looked up by text, so a caller that
+        holds the canonical text of an address need not build the address object."""
         return self._country_code(text)
 
 

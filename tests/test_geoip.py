@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 
+import iptocc
 import pytest
 
 from router.core.origins import ISO_3166_ALPHA2, IpCountryLookup, OriginTag, ip_country, tag_origins
@@ -75,6 +76,14 @@ def test_ipv6_text_form_does_not_change_the_answer(table: IpCountryTable) -> Non
     assert table.country(compressed) == table.country(scoped) == "IN"
 
 
+def test_ipv4_is_looked_up_by_its_canonical_text(table: IpCountryTable) -> None:
+    rng = random.Random(20261125)
+    edges = [0, 1, 9, 10, 99, 100, 255, 256, 0x01000000, 0xFFFFFFFF]
+    for value in [*edges, *(rng.getrandbits(32) for _ in range(5000))]:
+        address = ipaddress.IPv4Address(value)
+        assert table.country(address) == iptocc.country_code(str(address))
+
+
 def test_lookup_is_deterministic(table: IpCountryTable) -> None:
     rng = random.Random(20261125)
     v4 = [ipaddress.IPv4Address(rng.getrandbits(32)) for _ in range(5000)]
@@ -131,3 +140,11 @@ def test_empty_data_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(iptocc, "country_code", lambda addr: None)
     with pytest.raises(IpDataError, match="embedded data is missing or unreadable"):
         IpCountryTable.load()
+
+
+def test_lookup_by_text_equals_lookup_by_address(table: IpCountryTable) -> None:
+    rng = random.Random(11)
+    v4 = [ipaddress.IPv4Address(rng.getrandbits(32)) for _ in range(3000)]
+    v6 = [ipaddress.IPv6Address((0x2 << 124) | rng.getrandbits(124)) for _ in range(3000)]
+    for address in [*v4, *v6]:
+        assert table.country_of_text(str(address)) == table.country(address)

@@ -19,17 +19,17 @@ Pure functions; no I/O; the only state is immutable data.
 
 from __future__ import annotations
 
-import functools
+import bisect
 import ipaddress
 import re
 import socket
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
-from phonenumbers.phonemetadata import PhoneMetadata
+from phonenumbers.phonemetadata import PhoneMetadata, PhoneNumberDesc
 
 Signal = Literal["phone", "ip", "declared"]
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -125,7 +125,12 @@ class OriginTag:
 
 
 class IpCountryLookup(Protocol):
-    """Registry country of a public IP address (offline data; see ``router.geoip``)."""
+    """Registry country of a public IP address (offline data; see ``router.geoip``).
+
+    A lookup may also have ``country_of_text(text: str) -> str | None``, giving the same answer
+    as ``country(ip)`` for ``text == str(ip)``: where the caller already holds that text (a dotted
+    quad), it is used instead, so that no address object has to be built.
+    """
 
     def country(self, ip: IpAddress) -> str | None:
         """The alpha-2 code of the block holding ``ip``, or None when no block holds it."""
@@ -137,6 +142,14 @@ def is_valid_country(code: str) -> bool:
     return code in ISO_3166_ALPHA2
 
 
+_DECLARED: dict[str, str] = {
+    spelling: code
+    for code in ISO_3166_ALPHA2
+    for spelling in (code, code.lower(), code[0] + code[1].lower(), code[0].lower() + code[1])
+}
+"""Every ASCII spelling of an assigned code, upper or lower case letter by letter, to the code."""
+
+
 def declared_country(code: str) -> str | None:
     """The declared country as an upper-case alpha-2 code, or None when it is not an assigned one.
 
@@ -144,52 +157,190 @@ def declared_country(code: str) -> str | None:
     dotless ``ı`` does not upper-case its way into ``I``). ``EU``, ``UK``, ``XK``, ``XX``, ``ZZ``
     and every other reserved or user-assigned code give None.
     """
-    if not isinstance(code, str):
-        return None
-    code = code.strip()
-    if len(code) != 2 or not code.isascii():
-        return None
-    code = code.upper()
-    return code if is_valid_country(code) else None
+    return _DECLARED.get(code.strip()) if isinstance(code, str) else None
 
+
+# --- phone numbers ----------------------------------------------------------------------------
+#
+# ``phonenumbers.parse`` + ``is_valid_number`` cost 10 to 100 us a number. The common input, a plain
+# ``+CC ...`` number, is decided here instead with the same metadata compiled into a few regular
+# expressions per calling code (compiled on first use of that code, from the metadata alone). Anything
+# this shortcut cannot decide exactly as ``phonenumbers`` would (other characters, a national
+# prefix after the calling code, odd lengths) goes to the full parse, which stays the reference.
 
 _UNSURE = object()
-_PUNCTUATION = str.maketrans("", "", " ()-./\u00a0\t")
+"""``_fast_phone_country``'s answer when only the full ``phonenumbers`` parse can decide."""
+
+# Characters that may separate the digits of a plain international number: all of them are
+# ``phonenumbers`` punctuation, which its parse ignores. Letters, ``*``, ``#``, ``;``, ``,``, ``x``
+# (extensions, vanity numbers, RFC 3966) and anything not ASCII go to the full parse.
+_SEPARATORS = b" ()-./"
+
+# ``phonenumbers``' _MIN_LENGTH_FOR_NSN and _MAX_LENGTH_FOR_NSN.
+_NSN_LENGTHS = range(2, 18)
 
 
-@functools.lru_cache(maxsize=512)
-def _general_pattern(region: str) -> re.Pattern[str] | None:
-    metadata = PhoneMetadata.metadata_for_region(region)
-    if metadata is None or metadata.general_desc is None or not metadata.general_desc.national_number_pattern:
+def _allows(desc: PhoneNumberDesc | None, length: int) -> bool:
+    """Whether ``desc`` can match a national number of ``length`` digits at all: it exists, has a
+    pattern, and lists that length or none (``phonenumbers``' ``_is_number_matching_desc``)."""
+    if desc is None or not desc.national_number_pattern:
+        return False
+    return not desc.possible_length or length in desc.possible_length
+
+
+def _validity_pattern(metadata: PhoneMetadata, length: int) -> re.Pattern[str] | None:
+    """``phonenumbers.is_valid_number_for_region`` for national numbers of ``length`` digits, as
+    one pattern to ``fullmatch``; None when no such number is valid.
+
+    Valid: the general description matches, and so does one number type (premium rate, toll free,
+    shared cost, VoIP, personal, pager, UAN, voicemail, fixed line, and mobile unless its pattern is
+    the fixed line's, which ``phonenumbers`` then does not test). The general pattern becomes a
+    look-ahead over the whole number, the types an alternation.
+    """
+    if not _allows(metadata.general_desc, length):
         return None
-    return re.compile(metadata.general_desc.national_number_pattern)
+    types = [
+        metadata.fixed_line,
+        None if metadata.same_mobile_and_fixed_line_pattern else metadata.mobile,
+        metadata.premium_rate,
+        metadata.toll_free,
+        metadata.shared_cost,
+        metadata.voip,
+        metadata.personal_number,
+        metadata.pager,
+        metadata.uan,
+        metadata.voicemail,
+    ]
+    alternatives = [f"(?:{desc.national_number_pattern})" for desc in types if _allows(desc, length)]
+    if not alternatives:
+        return None
+    return re.compile(f"(?=(?:{metadata.general_desc.national_number_pattern})\\Z)(?:{'|'.join(alternatives)})")
 
 
-def _fast_region(candidate: str) -> object:
-    """The region of a plain international number whose calling code belongs to one country,
-    checked against that country's lengths and number pattern; ``_UNSURE`` otherwise (shared
-    codes such as +1 and +44, odd punctuation, a trunk prefix, anything unusual), for the full
-    ``phonenumbers`` parse to decide. Ten times cheaper than the parse for most numbers."""
-    digits = candidate[1:].translate(_PUNCTUATION)
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 17:
+class _RegionRules:
+    """``phonenumbers.is_valid_number_for_region`` for one region: a ``_validity_pattern`` per
+    national number length, compiled when first needed (some patterns are kilobytes long)."""
+
+    __slots__ = ("_by_length", "_metadata")
+
+    def __init__(self, metadata: PhoneMetadata) -> None:
+        self._metadata = metadata
+        self._by_length: dict[int, re.Pattern[str] | None] = {}
+
+    def is_valid(self, national: str) -> bool:
+        """Whether the national significant number ``national`` is valid for the region."""
+        length = len(national)
+        try:
+            pattern = self._by_length[length]
+        except KeyError:
+            pattern = self._by_length.setdefault(length, _validity_pattern(self._metadata, length))
+        return pattern is not None and pattern.fullmatch(national) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _CallingCodeRules:
+    """The regions of a calling code and what tells them apart, in ``phonenumbers``' order, with
+    the national prefix of the main region. No regions: a non-geographic code (``+800``, ...)."""
+
+    regions: tuple[tuple[str, re.Pattern[str] | None, _RegionRules], ...]
+    """Each region, its leading digits when its metadata has them, and its validity rules."""
+    national_prefix: re.Pattern[str] | None
+    """The main region's ``national_prefix_for_parsing``: where it matches, ``phonenumbers`` may
+    strip it, so the full parse decides."""
+
+    def valid_region(self, national: str) -> str | None:
+        """``phonenumbers.region_code_for_number`` when ``is_valid_number``, else None.
+
+        The region is the only one, else the first whose leading digits match or, for a region
+        without leading digits, the first that the number is valid for.
+        """
+        if len(self.regions) == 1:
+            region, _, rules = self.regions[0]
+            return region if rules.is_valid(national) else None
+        for region, leading_digits, rules in self.regions:
+            if leading_digits is None:
+                if rules.is_valid(national):
+                    return region
+            elif leading_digits.match(national):
+                return region if rules.is_valid(national) else None
+        return None
+
+
+def _compile_calling_code(code: int) -> _CallingCodeRules:
+    """The rules of a calling code (its number patterns are compiled when first needed)."""
+    regions = []
+    for region in COUNTRY_CODE_TO_REGION_CODE[code]:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        if metadata is not None:  # None: the non-geographic entity "001"
+            leading_digits = re.compile(metadata.leading_digits) if metadata.leading_digits is not None else None
+            regions.append((region, leading_digits, _RegionRules(metadata)))
+    prefix = PhoneMetadata.metadata_for_region(regions[0][0]).national_prefix_for_parsing if regions else None
+    return _CallingCodeRules(tuple(regions), re.compile(prefix) if prefix else None)
+
+
+def _calling_code_prefixes() -> dict[str, tuple[int, int]]:
+    """``phonenumbers``' ``_extract_country_code`` for every three first digits: the calling code
+    formed by the shortest prefix that is an assigned one, and that prefix's length. Absent when
+    none is (an unassigned code, or a leading 0)."""
+    prefixes = {}
+    for first_three in range(100, 1000):
+        digits = str(first_three)
+        for size in (1, 2, 3):
+            if int(digits[:size]) in COUNTRY_CODE_TO_REGION_CODE:
+                prefixes[digits] = (int(digits[:size]), size)
+                break
+    return prefixes
+
+
+_CALLING_CODE_PREFIXES = _calling_code_prefixes()
+
+_CALLING_CODE_RULES: dict[int, _CallingCodeRules] = {}
+"""``_compile_calling_code`` by calling code, compiled on first use from the metadata alone: at
+most one entry per calling code in the metadata, whatever the input."""
+
+
+def _fast_phone_country(candidate: str) -> object:
+    """``_parsed_phone_country(candidate)`` for a plain ``+CC ...`` number, else ``_UNSURE``.
+
+    Plain: ``+``, then at least 3 ASCII digits and common separators only. Decides it exactly as
+    the full parse would: the calling code is the first 1 to 3 digits that form an assigned one
+    (none: no country), non-geographic codes give no country, and the region and its validity come
+    from the compiled metadata. A number where the region's national prefix could be stripped, or
+    of a length ``phonenumbers`` rejects, is left to the full parse.
+    """
+    if not (candidate.startswith("+") and candidate.isascii()):
         return _UNSURE
-    for size in (1, 2, 3):
-        regions = COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:size]))
-        if regions:
-            break
-    else:
-        return None  # no such calling code
-    if len(regions) != 1 or regions[0] == "001":
+    digits = candidate[1:].replace(" ", "")  # the usual separator, and the cheapest to drop
+    if not digits.isdigit():
+        digits = digits.encode("ascii").translate(None, _SEPARATORS).decode("ascii")
+        if not digits.isdigit():
+            return _UNSURE
+    if len(digits) < 3:
         return _UNSURE
-    region = regions[0]
+    found = _CALLING_CODE_PREFIXES.get(digits[:3])
+    if found is None:
+        return None  # no assigned calling code: phonenumbers' INVALID_COUNTRY_CODE
+    code, size = found
+    rules = _CALLING_CODE_RULES.get(code)
+    if rules is None:
+        rules = _CALLING_CODE_RULES.setdefault(code, _compile_calling_code(code))
     national = digits[size:]
-    metadata = PhoneMetadata.metadata_for_region(region)
-    pattern = _general_pattern(region)
-    if metadata is None or pattern is None or len(national) not in metadata.general_desc.possible_length:
+    if len(national) not in _NSN_LENGTHS or (rules.national_prefix and rules.national_prefix.match(national)):
         return _UNSURE
-    if not pattern.fullmatch(national):
-        return _UNSURE
-    return region if is_valid_country(region) else None
+    region = rules.valid_region(national)
+    return region if region in ISO_3166_ALPHA2 else None
+
+
+def _parsed_phone_country(candidate: str) -> str | None:
+    """The country of ``candidate`` by the full ``phonenumbers`` parse and validation."""
+    try:
+        number = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException:
+        return None  # no country code, too short, too long, not a number: nothing to say
+    if not phonenumbers.is_valid_number(number):
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    return region if region is not None and is_valid_country(region) else None
 
 
 def phone_country(phone: str) -> str | None:
@@ -207,18 +358,48 @@ def phone_country(phone: str) -> str | None:
     candidate = phone.strip()
     if candidate.startswith("00"):
         candidate = "+" + candidate[2:]
-    if candidate.startswith("+"):
-        fast = _fast_region(candidate)
-        if fast is not _UNSURE:
-            return fast  # type: ignore[return-value]
-    try:
-        number = phonenumbers.parse(candidate, None)
-    except phonenumbers.NumberParseException:
-        return None  # no country code, too short, too long, not a number: nothing to say
-    if not phonenumbers.is_valid_number(number):
-        return None
-    region = phonenumbers.region_code_for_number(number)
-    return region if region is not None and is_valid_country(region) else None
+    fast = _fast_phone_country(candidate)
+    if fast is not _UNSURE:
+        return fast  # type: ignore[return-value]
+    return _parsed_phone_country(candidate)
+
+
+# --- IP addresses -----------------------------------------------------------------------------
+
+
+def _boundaries(ranges: Iterable[tuple[int, int]]) -> tuple[int, ...]:
+    """Inclusive integer ranges, merged where they overlap or touch, as sorted boundaries: each
+    range's first value, then the value after its last. A value lies in a range exactly when an
+    odd number of boundaries is at or below it, which one bisection tells."""
+    merged: list[list[int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    return tuple(bound for first, last in merged for bound in (first, last + 1))
+
+
+_NOT_GLOBAL_V4_BOUNDS = _boundaries(_NOT_GLOBAL_V4_RANGES)
+_NOT_GLOBAL_V6_BOUNDS = _boundaries(_NOT_GLOBAL_V6_RANGES)
+_V4_MAPPED_PREFIX = 0xFFFF  # ::ffff:0:0/96, shifted right by 32 bits
+
+
+def _is_global(value: int, bounds: tuple[int, ...]) -> bool:
+    """True when ``value`` lies in none of the ranges of ``_boundaries``."""
+    return not bisect.bisect_right(bounds, value) & 1
+
+
+def _public_v4(value: int) -> IpAddress | None:
+    """The IPv4 address ``value`` if it is global unicast, else None."""
+    return ipaddress.IPv4Address(value) if _is_global(value, _NOT_GLOBAL_V4_BOUNDS) else None
+
+
+def _public_v6(value: int) -> IpAddress | None:
+    """The IPv6 address ``value`` if it is global unicast (IPv4-mapped ones judged as IPv4)."""
+    if value >> 32 == _V4_MAPPED_PREFIX:
+        return _public_v4(value & 0xFFFFFFFF)
+    return ipaddress.IPv6Address(value) if _is_global(value, _NOT_GLOBAL_V6_BOUNDS) else None
 
 
 def public_address(ip: IpAddress) -> IpAddress | None:
@@ -228,11 +409,45 @@ def public_address(ip: IpAddress) -> IpAddress | None:
     """
     if isinstance(ip, ipaddress.IPv6Address) and (mapped := ip.ipv4_mapped) is not None:
         ip = mapped
-    ranges = _NOT_GLOBAL_V4_RANGES if isinstance(ip, ipaddress.IPv4Address) else _NOT_GLOBAL_V6_RANGES
-    value = int(ip)
-    if any(first <= value <= last for first, last in ranges):
+    bounds = _NOT_GLOBAL_V4_BOUNDS if isinstance(ip, ipaddress.IPv4Address) else _NOT_GLOBAL_V6_BOUNDS
+    return ip if _is_global(int(ip), bounds) else None
+
+
+def _dotted_quad_country(text: str, lookup: IpCountryLookup) -> str | None:
+    """The lookup's answer for ``text`` written with dots and no colon, when it is a global unicast
+    IPv4 address; None otherwise.
+
+    ``inet_pton`` accepts exactly the strict dotted quads (four decimal octets, no leading zeros)
+    that ``ipaddress`` does, and such text is already ``str()`` of the address: a lookup with a
+    ``country_of_text`` method gets it as is, without an address object being built.
+    """
+    try:
+        value = int.from_bytes(socket.inet_pton(socket.AF_INET, text))
+    except (OSError, ValueError):  # ValueError: an embedded NUL or a lone surrogate
         return None
-    return ip
+    if not _is_global(value, _NOT_GLOBAL_V4_BOUNDS):
+        return None
+    by_text = getattr(lookup, "country_of_text", None)
+    return by_text(text) if by_text is not None else lookup.country(ipaddress.IPv4Address(value))
+
+
+def _fast_public_v6(text: str) -> object:
+    """``public_address(ipaddress.ip_address(text))`` for IPv6 text ``inet_pton`` accepts, parsed
+    into an integer; ``_UNSURE`` for anything else (a zone index, embedded IPv4 ``inet_pton``
+    rejects, text that is not an address), for ``ipaddress`` to decide."""
+    try:
+        return _public_v6(int.from_bytes(socket.inet_pton(socket.AF_INET6, text)))
+    except (OSError, ValueError):
+        return _UNSURE
+
+
+def _parsed_public_address(text: str) -> IpAddress | None:
+    """``public_address`` of ``text`` parsed by ``ipaddress``; None when it is not an address."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None  # deliberately not re-raised: the message would echo the address
+    return public_address(address)
 
 
 def ip_country(ip: str, lookup: IpCountryLookup) -> str | None:
@@ -252,23 +467,34 @@ def ip_country(ip: str, lookup: IpCountryLookup) -> str | None:
         return None
     text = ip.strip()
     if "." in text and ":" not in text:
-        try:  # strict dotted quad, without building an ipaddress object (the common case)
-            address: IpAddress = ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
-        except OSError:
-            return None
+        country = _dotted_quad_country(text, lookup)
     else:
-        try:
-            address = ipaddress.ip_address(text)
-        except ValueError:
-            return None  # deliberately not re-raised: the message would echo the address
-    public = public_address(address)
-    if public is None:
-        return None
-    country = lookup.country(public)
+        public = _fast_public_v6(text) if ":" in text else None
+        if public is _UNSURE:
+            public = _parsed_public_address(text)
+        country = None if public is None else lookup.country(public)  # type: ignore[arg-type]
     if country is None:
         return None
     country = country.upper()
-    return country if is_valid_country(country) else None
+    return country if country in ISO_3166_ALPHA2 else None
+
+
+# --- tagging ----------------------------------------------------------------------------------
+
+
+def _tags_of(signal: Signal) -> dict[str, OriginTag]:
+    """The tag of every assigned country for ``signal``, built once: tags are immutable, so
+    reports share them."""
+    return {code: OriginTag(code, signal) for code in ISO_3166_ALPHA2}
+
+
+_DECLARED_TAGS = _tags_of("declared")
+_IP_TAGS = _tags_of("ip")
+_PHONE_TAGS = _tags_of("phone")
+
+
+def _country_of_tag(tag: OriginTag) -> str:
+    return tag.country
 
 
 def tag_origins(signals: Mapping[str, str | None] | None, lookup: IpCountryLookup) -> tuple[OriginTag, ...]:
@@ -281,14 +507,19 @@ def tag_origins(signals: Mapping[str, str | None] | None, lookup: IpCountryLooku
     """
     if not signals:
         return ()
-    found: set[OriginTag] = set()
-    phone = signals.get("phone")
-    if isinstance(phone, str) and (country := phone_country(phone)) is not None:
-        found.add(OriginTag(country, "phone"))
-    ip = signals.get("ip")
-    if isinstance(ip, str) and (country := ip_country(ip, lookup)) is not None:
-        found.add(OriginTag(country, "ip"))
+    found: list[OriginTag] = []  # in signal order: each signal gives at most one tag
+    # "is not None" first: most reports lack most signals, and it costs less than isinstance.
     declared = signals.get("country")
-    if isinstance(declared, str) and (country := declared_country(declared)) is not None:
-        found.add(OriginTag(country, "declared"))
-    return tuple(sorted(found, key=lambda tag: (tag.country, tag.signal)))
+    if declared is not None and isinstance(declared, str) and (country := declared_country(declared)):
+        found.append(_DECLARED_TAGS[country])
+    ip = signals.get("ip")
+    if ip is not None and isinstance(ip, str) and (country := ip_country(ip, lookup)):
+        found.append(_IP_TAGS[country])
+    phone = signals.get("phone")
+    if phone is not None and isinstance(phone, str) and (country := phone_country(phone)):
+        found.append(_PHONE_TAGS[country])
+    if not found:
+        return ()
+    if len(found) > 1:
+        found.sort(key=_country_of_tag)  # stable: equal countries stay in signal order
+    return tuple(found)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import random
 
 import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from router.core import origins
 from router.core.origins import (
     ISO_3166_ALPHA2,
     IpAddress,
@@ -385,3 +387,232 @@ def test_an_ip_gives_a_country_but_never_the_address(address: IpAddress) -> None
     text = repr(result) + str(result)
     assert raw not in text
     assert address.exploded not in text
+
+
+# --- fast paths equal the full parses -----------------------------------------------------------
+#
+# phone_country decides plain "+CC ..." numbers from compiled phonenumbers metadata, and ip_country
+# parses addresses with inet_pton and judges them by bisection. Over many generated inputs (valid,
+# invalid, edge cases) both must answer exactly as the full phonenumbers / ipaddress paths do.
+
+
+def reference_phone_country(phone: str) -> str | None:
+    """phone_country through phonenumbers' own parse and validation only."""
+    candidate = phone.strip()
+    if candidate.startswith("00"):
+        candidate = "+" + candidate[2:]
+    try:
+        number = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    return region if region in ISO_3166_ALPHA2 else None
+
+
+ODD_PHONES = [
+    *("", "+", "++", "+1", "+12", "+123", "00", "0044", "+44", "+440", "+4420", "+ 44 20 7946 0958"),
+    *("+(44) 20 7946 0958", "+44 (0) 20 7946 0958", "+44 20 7946 0958.", "+44-20-7946-0958-"),
+    *("+44 20 7946 0958 x12", "+1 800 FLOWERS", "+٩٢ ٣٠٠ ١٢٣٤٥٦٧", "tel:+44-20-7946-0958"),
+    *("+92\t300\t1234567", "+54 9 11 1234 5678", "+54 11 1234 5678", "+7 701 123 4567", "+1 684 733 1234"),
+]
+PHONE_SEPARATORS = [" ", "-", ".", "/", "(", ")", "\u00a0", "\t", "x", "#", ",", ";", "*", "a", "\u0661", "+"]
+
+
+def generated_phones(rng: random.Random) -> list[str]:
+    """Example numbers of every calling code and number type, reformatted and mutated (a digit
+    changed, dropped, added, a trunk prefix, random digits), random digit strings and odd input."""
+    examples = [
+        example
+        for code, regions in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items())
+        for example in (
+            [phonenumbers.example_number_for_non_geo_entity(code)]
+            if regions == ("001",)
+            else [phonenumbers.example_number_for_type(region, kind) for region in regions for kind in PHONE_TYPES]
+        )
+        if example is not None
+    ]
+    phones = []
+    for example in examples:
+        code = str(example.country_code)
+        national = phonenumbers.national_significant_number(example)
+        phones += [
+            phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164),
+            phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+            f"00{code}{national}",
+            f"+{code}0{national}",  # a trunk prefix after the calling code
+            f"+0{code}{national}",  # calling codes never start with 0
+        ]
+        digits = list(national)
+        operation = rng.randrange(5)
+        if operation == 0:
+            digits[rng.randrange(len(digits))] = str(rng.randrange(10))
+        elif operation == 1:
+            del digits[rng.randrange(len(digits))]
+        elif operation == 2:
+            digits.insert(rng.randrange(len(digits) + 1), str(rng.randrange(10)))
+        elif operation == 3:
+            digits = [str(rng.randrange(10)) for _ in digits]
+        spaced = (d + (rng.choice(PHONE_SEPARATORS[:7]) if rng.random() < 0.2 else "") for d in digits)
+        phone = "+" + code + "".join(spaced)
+        if rng.random() < 0.15:
+            at = rng.randrange(len(phone) + 1)
+            phone = phone[:at] + rng.choice(PHONE_SEPARATORS) + phone[at:]
+        phones.append(phone)
+    for _ in range(1500):
+        phones.append("+" + "".join(str(rng.randrange(10)) for _ in range(rng.randrange(20))))
+        phones.append("".join(rng.choice("0123456789+ -()") for _ in range(rng.randrange(25))))
+    return [*phones, *ODD_PHONES]
+
+
+PHONE_TYPES = [
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+    phonenumbers.PhoneNumberType.PREMIUM_RATE,
+    phonenumbers.PhoneNumberType.SHARED_COST,
+    phonenumbers.PhoneNumberType.VOIP,
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+    phonenumbers.PhoneNumberType.PAGER,
+    phonenumbers.PhoneNumberType.UAN,
+    phonenumbers.PhoneNumberType.VOICEMAIL,
+]
+
+
+def test_fast_phone_path_equals_phonenumbers() -> None:
+    phones = generated_phones(random.Random(20261125))
+    decided_fast = 0
+    for phone in phones:
+        assert phone_country(phone) == reference_phone_country(phone), phone
+        candidate = phone.strip()
+        candidate = "+" + candidate[2:] if candidate.startswith("00") else candidate
+        decided_fast += origins._fast_phone_country(candidate) is not origins._UNSURE
+    assert len(phones) > 8000
+    assert decided_fast > len(phones) // 3  # the comparison does exercise the fast path
+
+
+@settings(max_examples=500)
+@given(phone=st.from_regex(r"(\+|00)[0-9 ()\-./]{0,22}", fullmatch=True))
+def test_fast_phone_path_equals_phonenumbers_for_any_digits(phone: str) -> None:
+    assert phone_country(phone) == reference_phone_country(phone)
+
+
+class RecordingLookup:
+    """Answers PK for every address and records what it was asked, with any zone index."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[type, IpAddress, str | None]] = []
+
+    def country(self, ip: IpAddress) -> str | None:
+        self.asked.append((type(ip), ip, getattr(ip, "scope_id", None)))
+        return "PK"
+
+
+ODD_ADDRESSES = [
+    *("", ":", "::", ":::", "1::", "::1", "1:2:3:4:5:6:7:8", "1::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9"),
+    *("::ffff:8.8.8.8", "::FFFF:8.8.8.8", "::1.2.3.4", "64:ff9b::8.8.8.8", "2402:3a80::1%", "fe80::1%1"),
+    *("[2402:3a80::1]", "2402:3a80::1/32", "8.8.8.8:53", "２４０２:3a80::1", "8.8.8.８", "0x8.8.8.8", "010.1.1.1"),
+    *("02402:3a80::1", "2402:3a80::1.2.3.4", "::ffff:0:8.8.8.8", "0:0:0:0:0:ffff:808:808", "\u00a08.8.8.8"),
+    *("\x00", "8.8.8.8\x00", "2402:3a80::1\x00", "8.8.8.8\x00:1"),  # inet_pton raises ValueError on NUL
+]
+NOT_GLOBAL = [ipaddress.ip_network(net) for net in (*origins._NOT_GLOBAL_V4, *origins._NOT_GLOBAL_V6)]
+
+
+def reference_ip_country(ip: str, lookup: RecordingLookup) -> str | None:
+    """ip_country through ipaddress and network membership only."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and address not in ipaddress.IPv6Network("2000::/3"):
+        return None
+    if any(address.version == net.version and address in net for net in NOT_GLOBAL):
+        return None
+    return lookup.country(address)
+
+
+def generated_addresses(rng: random.Random) -> list[str]:
+    """Addresses around every special-purpose block edge, random IPv4 and IPv6 in the usual text
+    forms, and near misses (leading zeros, extra or missing parts, zone indexes, brackets, ...)."""
+    texts = []
+    for net in [*NOT_GLOBAL, ipaddress.IPv6Network("2000::/3")]:
+        first, last = int(net.network_address), int(net.broadcast_address)
+        for value in (first - 1, first, first + 1, last - 1, last, last + 1):
+            if 0 <= value < 1 << net.max_prefixlen:
+                address = ipaddress.ip_address(value) if net.version == 6 else ipaddress.IPv4Address(value)
+                texts += [str(address), address.exploded, str(address).upper()]
+                if net.version == 4:
+                    texts += [f"::ffff:{address}", str(ipaddress.IPv6Address((0xFFFF << 32) | value))]
+    for _ in range(3000):
+        v4 = ipaddress.IPv4Address(rng.getrandbits(32))
+        parts = str(v4).split(".")
+        at = rng.randrange(4)
+        texts += [str(v4), ".".join([*parts[:at], "0" + parts[at], *parts[at + 1 :]]), str(v4) + ".1"]
+        texts += [".".join(parts[:3]), f" {v4}\n", f"{v4}/24", str(int(v4)), str(v4).replace(".", "..", 1)]
+        groups = [rng.choice([0, 0, rng.getrandbits(16)]) for _ in range(8)]
+        groups[0] = rng.choice([0x2402, 0x2001, 0x2002, 0x3FFF, 0x5F00, 0xFE80, 0xFF02, rng.getrandbits(16)])
+        v6 = ipaddress.IPv6Address(sum(g << (16 * (7 - i)) for i, g in enumerate(groups)))
+        hextets = v6.exploded.split(":")
+        texts += [str(v6), v6.exploded, str(v6).upper(), f"{v6}%eth0", f"{v6}:1", str(v6).replace(":", ":::", 1)]
+        texts += [":".join(hextets[:6]) + ":" + str(v4), ":".join(hextets[:7]) + "::", "::" + ":".join(hextets[1:])]
+        texts += [":".join(hextets[:6]) + ":01.2.3.4", ":".join(hextets[:5]) + "::" + str(v4), v6.exploded + "0"]
+    return [*texts, *ODD_ADDRESSES]
+
+
+def test_fast_ip_path_equals_ipaddress() -> None:
+    for text in generated_addresses(random.Random(20261125)):
+        fast, full = RecordingLookup(), RecordingLookup()
+        assert ip_country(text, fast) == reference_ip_country(text, full), text
+        assert fast.asked == full.asked, text
+
+
+def test_declared_country_table_equals_the_rule() -> None:
+    def rule(code: str) -> str | None:
+        code = code.strip()
+        return code.upper() if len(code) == 2 and code.isascii() and code.upper() in ISO_3166_ALPHA2 else None
+
+    letters = [chr(c) for c in range(32, 127)] + ["ı", "\u00a0", "Ｐ", "ß"]
+    for first in letters:
+        for second in letters:
+            for code in (first + second, f" {first}{second}\n", first + second + "K"):
+                assert declared_country(code) == rule(code), code
+
+
+def test_tags_are_shared_but_equal_to_new_ones() -> None:
+    signals = {"phone": "+92 300 1234567", "ip": "117.102.0.1", "country": "pk"}
+    first, second = tag_origins(signals, registry()), tag_origins(signals, registry())
+    assert first == second == tags(("PK", "declared"), ("PK", "ip"), ("PK", "phone"))
+
+
+def test_every_validity_pattern_compiles() -> None:
+    # Patterns are compiled on first use: make sure none of them can fail then, for any region
+    # and any national number length phonenumbers accepts.
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        rules = origins._compile_calling_code(code)
+        for _, _, region in rules.regions:
+            for length in origins._NSN_LENGTHS:
+                region.is_valid("1" * length)
+
+
+class TextLookup(RecordingLookup):
+    """A RecordingLookup that also answers by canonical text, as router.geoip's table does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def country_of_text(self, text: str) -> str | None:
+        self.texts.append(text)
+        return "PK"
+
+
+def test_a_lookup_by_text_gets_the_canonical_text_of_the_same_address() -> None:
+    for text in generated_addresses(random.Random(7)):
+        by_text, by_object = TextLookup(), RecordingLookup()
+        assert ip_country(text, by_text) == ip_country(text, by_object), text
+        asked = [str(address) for _, address, _ in by_text.asked] + by_text.texts
+        assert asked == [str(address) for _, address, _ in by_object.asked], text
+        assert all(str(ipaddress.IPv4Address(t)) == t for t in by_text.texts), text
