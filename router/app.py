@@ -90,6 +90,10 @@ class Runtime:
         n = s.partitions
         # bytes keys and values: the changelog holds our own JSON (see router.state)
         raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
+        if s.store == "rocksdb":  # bounded memory per partition database (see the settings)
+            raw["options"] = {"write_buffer_size": s.rocksdb_write_buffer_mb << 20, "max_write_buffer_number": 2,
+                              "block_cache_size": s.rocksdb_block_cache_mb << 20,
+                              "block_cache_compressed_size": s.rocksdb_block_cache_mb << 20}
         self.cases_table = app.Table("cases", partitions=n, **raw)
         self.stats_table = app.Table("stats", partitions=n, **raw)
         # Accounts the platforms have actioned, known to every worker (a global table: each worker
@@ -117,8 +121,8 @@ class Runtime:
             responses_topic=s.topic_responses, deadletter_topic=s.topic_deadletter, receipts_topic=s.topic_receipts,
             max_bytes=s.max_record_bytes, source=self.source, clock=clock, records=records or RecordLog(s.log_records),
         )
-        self.intake_lane = Lane("intake", [s.topic_submitted])
-        self.case_lane = Lane("cases", [s.topic_cases, s.topic_responses])
+        self.intake_lane = Lane("intake", [s.topic_submitted], maxsize=4 * s.batch_max)
+        self.case_lane = Lane("cases", [s.topic_cases, s.topic_responses], maxsize=4 * s.batch_max)
         app.router_lanes = {t: lane for lane in (self.intake_lane, self.case_lane) for t in lane.topics}
         for name in (s.topic_submitted, s.topic_cases, s.topic_responses):
             app.topics.add(app.topic(name, key_serializer="raw", value_serializer="raw"))
@@ -322,7 +326,7 @@ def build_app(settings: Settings, config: RouterConfig | None = None, records: R
         broker_commit_interval=1.0,
         producer_acks=-1,
         producer_linger_ms=settings.linger_ms,
-        consumer_max_fetch_size=4 * 1024 * 1024,
+        consumer_max_fetch_size=1024 * 1024,  # per partition; prefetched records are memory
         stream_wait_empty=True,
         web_enabled=True,
         web_port=settings.web_port,

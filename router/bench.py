@@ -320,6 +320,8 @@ def scaled_throughput(records: list[tuple[bytes, bytes]], workdir: Path, store: 
 
 def _percentile(values: list[float], q: float) -> float:
     values = sorted(values)
+    if not values:
+        return float("nan")  # a latency run shorter than its warm-up
     return values[min(len(values) - 1, int(q * len(values)))]
 
 

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     data_dir: Path = Path("./var/router")
     store: Literal["memory", "rocksdb"] = "rocksdb"
+    # RocksDB memory per partition database: write buffers (memtables) and block cache. Faust's
+    # defaults (3 x 64 MiB buffers and a 2 GiB cache for every partition) let a worker grow
+    # without bound under a long run; these keep it under ~(2 x buffer + cache) x partitions held.
+    rocksdb_write_buffer_mb: int = Field(1, ge=1, le=1024)
+    rocksdb_block_cache_mb: int = Field(2, ge=1, le=65536)
     partitions: int = Field(8, ge=1, le=1024)
     replication: int = Field(1, ge=1, le=10)
 
