@@ -83,12 +83,12 @@ class Intake:
             outcome, topic = self.casework.report(item, partition, now, out)
             if self.records.enabled:
                 self.records("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
-                         platform=item.platform, partition=message.partition, offset=message.offset)
+                             platform=item.platform, partition=message.partition, offset=message.offset)
         else:
             out.emit(self.cases_topic, item.case_id.encode(), internal_report(item, now), partition=partition)
             if self.records.enabled:
                 self.records("record", report_id=item.report_id, case_id=item.case_id, outcome="forwarded",
-                         platform=item.platform, partition=message.partition, offset=message.offset)
+                             platform=item.platform, partition=message.partition, offset=message.offset)
 
     def reject(self, message: Any, rejection: Rejection, now: float, out: Outbox) -> None:
         counters = self.counters
@@ -105,7 +105,7 @@ class Intake:
                  ce_headers("report.receipt/v1", f"receipt:{key}:rejected", self.source, now))
         if self.records.enabled:
             self.records("record", report_id=rejection.report_id, outcome="rejected", kind=rejection.kind,
-                     reason=rejection.reason, partition=message.partition, offset=message.offset)
+                         reason=rejection.reason, partition=message.partition, offset=message.offset)
 
 
 def _internal_report_id(value: bytes | None) -> str | None:
@@ -161,7 +161,7 @@ class CaseLane:
         outcome, topic = self.casework.report(item, message.partition, now, out)
         if self.records.enabled:
             self.records("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
-                     platform=item.platform, partition=message.partition, offset=message.offset)
+                         platform=item.platform, partition=message.partition, offset=message.offset)
 
     def _response(self, message: Any, now: float, out: Outbox) -> None:
         try:
@@ -174,7 +174,7 @@ class CaseLane:
             response.account, message.partition, now, out)
         if self.records.enabled:
             self.records("response", case_id=response.case_id, platform=response.platform, status=response.status,
-                     outcome=what, partition=message.partition, offset=message.offset)
+                         outcome=what, partition=message.partition, offset=message.offset)
 
     def _deadletter(self, message: Any, rejection: Rejection, now: float, out: Outbox) -> None:
         where = f"{message.topic}:{message.partition}:{message.offset}"
@@ -191,4 +191,4 @@ class CaseLane:
             ce_headers("report.deadletter/v1", f"dlq:{where}", self.source, now))
         if self.records.enabled:
             self.records("record", outcome="rejected", topic=message.topic, kind=rejection.kind,
-                     reason=rejection.reason, partition=message.partition, offset=message.offset)
+                         reason=rejection.reason, partition=message.partition, offset=message.offset)
