@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import threading
 import time
 from collections import deque
 from typing import Any
@@ -41,6 +43,20 @@ log = structlog.get_logger("router.app")
 MAX_BATCH_BYTES = 1_000_000
 
 
+def _exit_after(seconds: float) -> threading.Timer:
+    """Bound the graceful stop: if the process still runs ``seconds`` from now, it exits. What it
+    had not published is read again by the next owner of its partitions (at-least-once)."""
+
+    def force() -> None:
+        log.error("shutdown.forced", after_s=seconds)
+        os._exit(0)
+
+    timer = threading.Timer(seconds, force)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 class RouterApp(faust.App):
     """Faust app with the router's transport (batch lanes) and rebalance hooks."""
 
@@ -56,6 +72,10 @@ class RouterApp(faust.App):
     async def _on_partitions_revoked(self, revoked: set[Any]) -> None:
         await self.router.before_revoke(revoked)
         await super()._on_partitions_revoked(revoked)
+
+    async def on_stop(self) -> None:
+        _exit_after(self.router.settings.shutdown_timeout_s)
+        await super().on_stop()
 
     def on_rebalance_start(self) -> None:
         super().on_rebalance_start()

@@ -38,7 +38,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from router.embedded import EmbeddedBroker, free_port, start_broker
+from router.embedded import EmbeddedBroker, free_port, killed_with_parent, start_broker
 
 PARTITIONS = 4
 
@@ -154,7 +154,8 @@ class Worker:
                "ROUTER_SESSION_TIMEOUT_S": "6", "ROUTER_WORKER_ID": self.name, **self.env}
         log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115 - handed to the process
         self.process = subprocess.Popen([sys.executable, "-m", "router", "worker"], env=env, stdout=log,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT,
+                                        preexec_fn=killed_with_parent if sys.platform == "linux" else None)
         log.close()
 
     def metric(self, name: str, **labels: str) -> float:
@@ -203,7 +204,8 @@ def raw_throughput(records: list[tuple[bytes, bytes]], workdir: Path) -> Through
         asyncio.run(_topics(broker.bootstrap, ["bench.in", "bench.out"]))
         asyncio.run(_load(broker.bootstrap, "bench.in", records))
         process = subprocess.Popen([sys.executable, "-m", "router.bench", "raw", broker.bootstrap, "bench.in",
-                                    "bench.out", str(len(records))], stdout=subprocess.PIPE, text=True)
+                                    "bench.out", str(len(records))], stdout=subprocess.PIPE, text=True,
+                                   preexec_fn=killed_with_parent if sys.platform == "linux" else None)
         assert process.stdout is not None
         json.loads(process.stdout.readline())  # ready
         cpu0 = _proc(process.pid)[1]

@@ -23,15 +23,21 @@ class BrokerStartError(RuntimeError):
     """The embedded broker could not be started."""
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the broker gets SIGTERM when the process that started it dies, so an interrupted
-    test run or ``router dev`` never leaves a broker behind."""
+def _die_with_parent(sig: int = signal.SIGTERM) -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets ``sig`` when the process that started it dies, so an interrupted
+    test run, ``router dev`` or ``router bench`` never leaves a broker or a worker behind."""
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, sig)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def killed_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """For disposable children (benchmark workers): SIGKILL when the parent dies, since a worker
+    whose broker is gone may take its whole shutdown timeout over a SIGTERM."""
+    _die_with_parent(signal.SIGKILL)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(10.0, gt=0)
     heartbeat_interval_s: float = Field(1.0, gt=0)
     rebalance_timeout_s: float = Field(10.0, gt=0)
+    # after SIGTERM, the longest a graceful stop may take (Faust waits a minute on a broker that is
+    # gone); then the process exits: safe, offsets are committed only for published records
+    shutdown_timeout_s: float = Field(30.0, gt=0)
 
     @field_validator("broker")
     @classmethod

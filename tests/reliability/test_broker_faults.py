@@ -80,3 +80,17 @@ async def test_broker_goes_away_mid_run_and_comes_back(broker, workers) -> None:
     again = await route(broker.bootstrap, [report("a0", "https://t.me/a0/1")])
     assert again["a0"]["case_id"] == first["a0"]["case_id"] and again["a0"]["outcome"] == "routed"
     assert json.loads(worker.get("/ready")[1])["ready"] is True
+
+
+async def test_sigterm_with_the_broker_gone_stops_within_the_shutdown_timeout(broker, workers) -> None:
+    worker = workers(ROUTER_SHUTDOWN_TIMEOUT_S="5").start().wait_ready()
+    assert len(await route(broker.bootstrap, [report("s1", "https://t.me/s1/1")])) == 1
+    os.kill(broker.process.pid, signal.SIGSTOP)  # the broker stops answering
+    try:
+        _wait(lambda: not worker.ready(), 30, "/ready to turn 503")
+        started = time.monotonic()
+        worker.process.send_signal(signal.SIGTERM)
+        worker.process.wait(30)  # without the bound, Faust's stop waits about a minute here
+        assert time.monotonic() - started < 15
+    finally:
+        os.kill(broker.process.pid, signal.SIGCONT)
