@@ -77,6 +77,16 @@ class Enricher:
         self.matcher = matcher
         self.ip_lookup = ip_lookup
         self.mirrors = mirrors
+        # requested actions depend on three categorical values only (kind, review or not, mirror):
+        # each combination is computed once, on first use
+        self._actions: dict[tuple[str, bool, bool], tuple[str, ...]] = {}
+
+    def _requested_actions(self, kind: str, platform: str, mirror: bool) -> tuple[str, ...]:
+        key = (kind, platform == UNKNOWN, mirror)
+        actions = self._actions.get(key)
+        if actions is None:
+            actions = self._actions[key] = tuple(requested_actions(kind, platform, mirror))
+        return actions
 
     def enrich(self, report: ReportLike) -> Enriched:
         """Raises ``router.core.urls.UrlError`` when the target cannot be resolved."""
@@ -97,18 +107,12 @@ class Enricher:
             found = self.mirrors.find(target.platform, target.account)
             if found is not None:
                 mirror = {"account": found.account, "evidence": list(found.evidence)}
-        priority = priority_for(report.severity, report.legal_basis, [t.designations for t in tags], mirror is not None)
-        return Enriched(
-            report_id=report.report_id,
-            case_id=target.case_id,
-            platform=target.platform,
-            url=target.url,
-            account=target.account,
-            kind=target.kind,
-            groups=groups,
-            origins=origins,
-            mirror_of=mirror,
-            priority=priority,
-            requested_actions=tuple(requested_actions(target.kind, target.platform, mirror is not None)),
-            legal_basis=tuple(report.legal_basis),
+        mirrored = mirror is not None
+        legal_basis = report.legal_basis
+        priority = priority_for(report.severity, legal_basis, [t.designations for t in tags] if tags else (), mirrored)
+        kind, platform = target.kind, target.platform
+        return Enriched(  # positional, in field order: report_id, case_id, platform, url, account, kind, groups,
+            # origins, mirror_of, priority, requested_actions, legal_basis
+            report.report_id, target.case_id, platform, target.url, target.account, kind, groups, origins, mirror,
+            priority, self._requested_actions(kind, platform, mirrored), tuple(legal_basis) if legal_basis else (),
         )
