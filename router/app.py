@@ -130,16 +130,17 @@ class Runtime:
         )
         self.enricher = Enricher(config.registry, config.matcher, config.ip_table, self.banned.index)
         clock = time.time
+        records = records or RecordLog(s.log_records)  # both lanes: each flushes its batch's lines
         self.intake = Intake(
             enricher=self.enricher, casework=self.casework, counters=self.counters,
             receipts_topic=s.topic_receipts, deadletter_topic=s.topic_deadletter, cases_topic=s.topic_cases,
             partitions=n, holds=self.held.__contains__, max_bytes=s.max_record_bytes, source=self.source,
-            clock=clock, records=records or RecordLog(s.log_records),
+            clock=clock, records=records,
         )
         self.caselane = CaseLane(
             casework=self.casework, counters=self.counters, cases_topic=s.topic_cases,
             responses_topic=s.topic_responses, deadletter_topic=s.topic_deadletter, receipts_topic=s.topic_receipts,
-            max_bytes=s.max_record_bytes, source=self.source, clock=clock, records=records or RecordLog(s.log_records),
+            max_bytes=s.max_record_bytes, source=self.source, clock=clock, records=records,
         )
         self.intake_lane = Lane("intake", [s.topic_submitted], maxsize=4 * s.batch_max)
         self.case_lane = Lane("cases", [s.topic_cases, s.topic_responses], maxsize=4 * s.batch_max)

@@ -190,6 +190,17 @@ class Worker:
                 self.process.kill()
 
 
+def _router_topics(broker: EmbeddedBroker) -> Any:
+    """Create the router's topics on ``broker``; returns the settings they were made from."""
+    from router.config import load_registry
+    from router.kafka import ensure_topics
+    from router.settings import load_settings
+
+    settings = load_settings(broker=broker.url, partitions=PARTITIONS)
+    asyncio.run(ensure_topics(settings, load_registry(settings).ids))
+    return settings
+
+
 # --- measures ---------------------------------------------------------------------------------------
 @dataclass
 class Throughput:
@@ -225,12 +236,7 @@ def router_throughput(records: list[tuple[bytes, bytes]], workdir: Path, store: 
     broker = start_broker(log=workdir / "broker-router.log")
     worker = Worker(broker, store, workdir, env or {})
     try:
-        from router.config import load_registry
-        from router.kafka import ensure_topics
-        from router.settings import load_settings
-
-        settings = load_settings(broker=broker.url, partitions=PARTITIONS)
-        asyncio.run(ensure_topics(settings, load_registry(settings).ids))
+        settings = _router_topics(broker)
         asyncio.run(_load(broker.bootstrap, settings.topic_submitted, records))
         worker.start()
         assert worker.process is not None
@@ -273,12 +279,7 @@ def scaled_throughput(records: list[tuple[bytes, bytes]], workdir: Path, store: 
     broker = start_broker(log=workdir / f"broker-scaling-{workers}.log")
     group = [Worker(broker, store, workdir, name=f"scaling-{workers}-{i}") for i in range(workers)]
     try:
-        from router.config import load_registry
-        from router.kafka import ensure_topics
-        from router.settings import load_settings
-
-        settings = load_settings(broker=broker.url, partitions=PARTITIONS)
-        asyncio.run(ensure_topics(settings, load_registry(settings).ids))
+        settings = _router_topics(broker)
         for worker in group:
             worker.start()
         for worker in group:

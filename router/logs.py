@@ -57,12 +57,19 @@ class Redactor:
         return event
 
 
+def _escape(value: str) -> str:
+    """``value`` with control and bidi characters as ``\\uXXXX`` (unchanged when it has none)."""
+    if _CONTROL.search(value) is None:
+        return value
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", value)
+
+
 def escape_controls(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Escape control and bidi characters in values (no forged lines or terminal escapes); the
     rendered traceback keeps its own line breaks."""
     for k, v in event.items():
-        if k != "exception" and isinstance(v, str) and _CONTROL.search(v):
-            event[k] = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", v)
+        if k != "exception" and isinstance(v, str):
+            event[k] = _escape(v)
     return event
 
 
@@ -123,8 +130,8 @@ class RecordLog:
         out = []
         for fields in lines:
             for k, v in fields.items():
-                if isinstance(v, str) and _CONTROL.search(v):
-                    fields[k] = _CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", v)
+                if isinstance(v, str):
+                    fields[k] = _escape(v)
             fields["level"] = "info"
             fields["timestamp"] = stamp
             out.append(orjson.dumps(fields, default=str))

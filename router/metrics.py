@@ -32,6 +32,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "router_ready": ("gauge", "1 when partitions are assigned and tables recovered"),
     "router_reloads_total": ("counter", "Reloads of the watchlist and SLA policy (SIGHUP), by result"),
     "router_broker_up": ("gauge", "1 when the broker answers"),
+    "router_broker_connect_attempts_total": ("counter", "Attempts to reach the broker (before the worker starts)"),
     "router_held_partitions": ("gauge", "Case partitions held by this worker"),
     "router_pending_deadlines": ("gauge", "Entries in the SLA deadline index"),
     "router_banned_accounts": ("gauge", "Known banned or actioned accounts (watchlist and platform actions)"),
@@ -82,14 +83,26 @@ def _line(name: str, value: float, **labels: str) -> str:
     return f"{name} {value:g}"
 
 
+def family_lines(name: str, lines: list[str]) -> list[str]:
+    """One metric family in the Prometheus text format: its HELP and TYPE from ``METRICS``, then ``lines``."""
+    kind, text = METRICS[name]
+    return [f"# HELP {name} {text}", f"# TYPE {name} {kind}", *lines]
+
+
+def waiting_for_broker(attempts: int) -> str:
+    """``/metrics`` while the worker waits for the broker, before the app exists."""
+    out = [*family_lines("router_ready", [_line("router_ready", 0)]),
+           *family_lines("router_broker_up", [_line("router_broker_up", 0)]),
+           *family_lines("router_broker_connect_attempts_total",
+                         [_line("router_broker_connect_attempts_total", attempts)])]
+    return "\n".join(out) + "\n"
+
+
 def prometheus(snap: Snapshot) -> str:
     out: list[str] = []
 
     def family(name: str, lines: list[str]) -> None:
-        kind, text = METRICS[name]
-        out.append(f"# HELP {name} {text}")
-        out.append(f"# TYPE {name} {kind}")
-        out.extend(lines)
+        out.extend(family_lines(name, lines))
 
     w = snap.worker
     family("router_reports_received_total", [_line("router_reports_received_total", w["received"])])

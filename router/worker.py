@@ -11,6 +11,7 @@ from aiohttp import web
 from router.config import ConfigError, load_config
 from router.kafka import TopicLayoutError, broker_cluster_id, ensure_topics, wait_for_broker
 from router.logs import configure_logging, record_log
+from router.metrics import waiting_for_broker
 from router.settings import Settings, SettingsError, load_settings
 
 log = structlog.get_logger("router.worker")
@@ -28,12 +29,7 @@ async def _waiting_pages(settings: Settings, attempts: list[int]) -> web.AppRunn
         return web.json_response({"ready": False, "broker": False, "attempts": attempts[0]}, status=503)
 
     async def metrics(_: web.Request) -> web.Response:
-        lines = ["# HELP router_ready 1 when partitions are assigned and tables recovered", "# TYPE router_ready gauge",
-                 "router_ready 0", "# HELP router_broker_up 1 when the broker answers", "# TYPE router_broker_up gauge",
-                 "router_broker_up 0", "# HELP router_broker_connect_attempts_total Attempts to reach the broker",
-                 "# TYPE router_broker_connect_attempts_total counter",
-                 f"router_broker_connect_attempts_total {attempts[0]}"]
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+        return web.Response(text=waiting_for_broker(attempts[0]), content_type="text/plain")
 
     app = web.Application()
     app.add_routes([web.get("/health", health), web.get("/ready", ready), web.get("/metrics", metrics)])
