@@ -54,30 +54,45 @@ class Intake:
         self.records = records or RecordLog()
 
     def process(self, messages: Sequence[Any]) -> Outbox:
+        """Decode every message, enrich the valid reports as one batch (``Enricher.enrich_many``), then
+        route or reject each message in order."""
         out = Outbox()
         now = self.clock()
+        max_bytes = self.max_bytes
+        decoded: list[Any] = []  # a report or its Rejection, per message
         for message in messages:
-            self.one(message, now, out)
+            try:
+                decoded.append(decode_report(message.value, max_bytes))
+            except Rejection as rejection:
+                decoded.append(rejection)
+        enriched = iter(self.enricher.enrich_many([d for d in decoded if not isinstance(d, Rejection)]))
+        counters = self.counters
+        for message, report in zip(messages, decoded, strict=True):
+            counters.received += 1
+            if isinstance(report, Rejection):
+                self.reject(message, report, now, out)
+                continue
+            item = next(enriched)
+            if isinstance(item, Exception):
+                self.reject(message, self._failure(message, report.report_id, item), now, out)
+            else:
+                self.route(message, item, now, out)
         self.casework.flush_stats(out)
         self.records.flush()
         return out
 
-    def one(self, message: Any, now: float, out: Outbox) -> None:
-        self.counters.received += 1
-        try:
-            report = decode_report(message.value, self.max_bytes)
-            try:
-                item = self.enricher.enrich(report)
-            except UrlError as exc:
-                raise Rejection("validation", [f"url: {exc}"], report.report_id) from None
-            except Exception as exc:  # a crafted record must not stop the worker
-                errlog.error("enrichment.failed", topic=message.topic, partition=message.partition,
-                             offset=message.offset, error=type(exc).__name__, where=_safe_traceback(exc))
-                raise Rejection("processing", ["enrichment failed on this record (see the worker log)"],
-                                report.report_id) from None
-        except Rejection as rejection:
-            self.reject(message, rejection, now, out)
-            return
+    @staticmethod
+    def _failure(message: Any, report_id: str, exc: Exception) -> Rejection:
+        """The rejection of a report whose enrichment raised ``exc``: an unresolvable URL is invalid input;
+        anything else is logged (without the exception's message, which could quote input values)."""
+        if isinstance(exc, UrlError):
+            return Rejection("validation", [f"url: {exc}"], report_id)
+        errlog.error("enrichment.failed", topic=message.topic, partition=message.partition,
+                     offset=message.offset, error=type(exc).__name__, where=_safe_traceback(exc))
+        return Rejection("processing", ["enrichment failed on this record (see the worker log)"], report_id)
+
+    def route(self, message: Any, item: Enriched, now: float, out: Outbox) -> None:
+        """The case step here when this worker holds the case's partition, else forward to its holder."""
         partition = partition_for_key(item.case_id.encode(), self.partitions)
         if self.holds(partition):
             outcome, topic = self.casework.report(item, partition, now, out)

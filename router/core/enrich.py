@@ -7,14 +7,14 @@ The result holds no personal data: the reporter is dropped and signals become co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from router.core.origins import IpCountryLookup, tag_origins
 from router.core.platforms import UNKNOWN, PlatformRegistry
 from router.core.policy import Priority
 from router.core.priority import priority_for, requested_actions
-from router.core.targets import resolve_target
+from router.core.targets import Target, resolve_target
 
 
 class GroupMatcherLike(Protocol):
@@ -90,23 +90,81 @@ class Enricher:
 
     def enrich(self, report: ReportLike) -> Enriched:
         """Raises ``router.core.urls.UrlError`` when the target cannot be resolved."""
-        target = resolve_target(report.url, report.platform, report.account, self.registry)
-        tags = self.matcher.match(report.text, report.account, report.url)
+        result = self.enrich_many((report,))[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def enrich_many(self, reports: Sequence[ReportLike]) -> list[Enriched | Exception]:
+        """``enrich`` of each report, in order; an exception raised for a report is returned in its place.
+
+        The work runs stage by stage over the whole batch (every target, then every group match, the
+        origins, the mirrors, then the results) rather than report by report: each stage's code and data
+        stay hot in the CPU caches, which makes a batch of a few hundred reports about a third cheaper
+        than the same reports one at a time (``bench/bench_enrichment.py``). The results are the same.
+        """
+        registry = self.registry
+        targets: list[Target | Exception] = []
+        for report in reports:
+            try:
+                targets.append(resolve_target(report.url, report.platform, report.account, registry))
+            except Exception as exc:  # returned in the report's place
+                targets.append(exc)
+        match = self.matcher.match
+        tagged: list[tuple[Any, ...] | Exception] = []
+        for report, target in zip(reports, targets, strict=True):
+            if isinstance(target, Exception):
+                tagged.append(target)
+                continue
+            try:
+                tagged.append(match(report.text, report.account, report.url))
+            except Exception as exc:
+                tagged.append(exc)
+        origins = [self._origins(report.signals) for report in reports]
+        mirrors = self.mirrors
+        found: list[Any] = []
+        for target in targets:
+            if mirrors is None or isinstance(target, Exception) or not target.account or target.platform == UNKNOWN:
+                found.append(None)
+                continue
+            try:
+                found.append(mirrors.find(target.platform, target.account))
+            except Exception as exc:
+                found.append(exc)
+        results: list[Enriched | Exception] = []
+        for report, target, tags, origin, mirror in zip(reports, targets, tagged, origins, found, strict=True):
+            # the first failure of a report, in stage order, is its result
+            failed = (target if isinstance(target, Exception) else tags if isinstance(tags, Exception)
+                      else origin if isinstance(origin, Exception) else mirror if isinstance(mirror, Exception)
+                      else None)
+            if failed is None:
+                try:
+                    results.append(self._result(report, target, tags, origin, mirror))  # type: ignore[arg-type]
+                except Exception as exc:
+                    results.append(exc)
+            else:
+                results.append(failed)
+        return results
+
+    def _origins(self, signals: Any) -> tuple[dict[str, str], ...] | Exception:
+        if signals is None:
+            return ()
+        try:
+            return tuple([
+                {"country": o.country, "signal": o.signal}
+                for o in tag_origins({"phone": signals.phone, "ip": signals.ip, "country": signals.country},
+                                     self.ip_lookup)
+            ])
+        except Exception as exc:
+            return exc
+
+    def _result(self, report: ReportLike, target: Target, tags: tuple[Any, ...],
+                origins: tuple[dict[str, str], ...], found: Any) -> Enriched:
         groups = tuple([
             {"id": t.id, "name": t.name, "matched": list(t.matched), "designations": list(t.designations)}
             for t in tags
         ]) if tags else ()
-        signals = report.signals
-        origins = tuple([
-            {"country": o.country, "signal": o.signal}
-            for o in tag_origins({"phone": signals.phone, "ip": signals.ip, "country": signals.country},
-                                 self.ip_lookup)
-        ]) if signals is not None else ()
-        mirror = None
-        if self.mirrors is not None and target.account and target.platform != UNKNOWN:
-            found = self.mirrors.find(target.platform, target.account)
-            if found is not None:
-                mirror = {"account": found.account, "evidence": list(found.evidence)}
+        mirror = {"account": found.account, "evidence": list(found.evidence)} if found is not None else None
         mirrored = mirror is not None
         legal_basis = report.legal_basis
         priority = priority_for(report.severity, legal_basis, [t.designations for t in tags] if tags else (), mirrored)

@@ -92,6 +92,26 @@ def test_a_crash_in_enrichment_is_a_processing_rejection() -> None:
     assert r.counters.rejected_processing == 2
 
 
+def test_one_crash_in_a_batch_rejects_that_record_only_and_keeps_the_order() -> None:
+    class CrashOnSecond:
+        calls = 0
+
+        def match(self, *args, **kwargs):
+            CrashOnSecond.calls += 1
+            if CrashOnSecond.calls == 2:
+                raise RuntimeError("crafted input")
+            return ()
+
+    r = rig(matcher=CrashOnSecond())
+    values_in = [report("r1"), b"{bad", report("r2"), report("r3", url="https://x.com/other/status/9")]
+    out = r.intake.process([Msg("reports.submitted", 0, i, None, v) for i, v in enumerate(values_in)])
+    receipts = values(out.first, "reports.receipts")
+    assert [(x["report_id"], x["outcome"]) for x in receipts] == [
+        ("r1", "routed"), (None, "rejected"), ("r2", "rejected"), ("r3", "routed")]
+    assert [d["error"]["kind"] for d in values(out.first, "reports.deadletter")] == ["decode", "processing"]
+    assert r.counters.received == 4 and r.counters.rejected_processing == 1
+
+
 def test_reports_for_partitions_held_elsewhere_are_forwarded_by_case_id() -> None:
     r = rig(held=set())
     out = r.intake.process([Msg("reports.submitted", 0, 0, b"r1", report("r1"))])
