@@ -6,7 +6,8 @@ What is measured, per report, in three figures: (1) the enrichment — resolve t
 origins and mirrors, set the priority — of reports already validated, in batches as the worker's
 intake lane runs it (``Enricher.enrich_many``, stage by stage over the batch); (2) the whole
 per-report work of intake before the case step: the same plus decoding and validating the raw bytes
-(pydantic); (3) the enrichment of (1) called report by report (``Enricher.enrich``), for comparison. Over realistic demo reports (router.demo: a mix of platforms and URL spellings, group mentions in
+(pydantic); (3) the enrichment of (1) called report by report (``Enricher.enrich``), for comparison.
+Over realistic demo reports (router.demo: a mix of platforms and URL spellings, group mentions in
 several spellings and scripts, 30 % with a phone, 30 % with an IP), with the real watchlist and
 with synthetic watchlists of 2,000 and 20,000 aliases, and with 10,000 known banned accounts.
 Target (issue 3): at least 20,000 reports/s with 2,000 aliases, the same order with 20,000.
@@ -97,7 +98,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=200,
                         help="reports enriched together, as in one intake lane batch (default 200; the "
-                             "worker's batches go up to ROUTER_BATCH_MAX, 2,000)")
+                             "worker's batches go up to ROUTER_BATCH_MAX, 1,000)")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core

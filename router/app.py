@@ -65,6 +65,7 @@ class RouterApp(faust.App):
     router_fix_end_offsets: bool
     router_client_kwargs: dict[str, Any]
     router_fetch_wait_ms: int
+    router_fetch_max_bytes: int
 
     def _new_transport(self) -> Any:
         return LaneTransport(self.conf.broker_consumer, self)
@@ -230,9 +231,9 @@ class Runtime:
 
         self.runners = [
             LaneRunner(self.intake_lane, self.intake.process, self.publisher, lambda m: m.ack(consumer),
-                       batch_max=s.batch_max, on_batch=intake_done),
+                       batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=intake_done),
             LaneRunner(self.case_lane, self.caselane.process, self.publisher, lambda m: m.ack(consumer),
-                       batch_max=s.batch_max, on_batch=cases_done),
+                       batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=cases_done),
         ]
         log.info("worker.lanes_started", worker_id=s.worker_id)
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not on every platform
@@ -362,6 +363,7 @@ def build_app(settings: Settings, config: RouterConfig | None = None, records: R
     )
     app.router_fix_end_offsets = settings.fix_end_offsets == "on"
     app.router_fetch_wait_ms = settings.fetch_wait_ms
+    app.router_fetch_max_bytes = settings.fetch_max_mb << 20
     app.router_client_kwargs = client_kwargs(settings)
     runtime = Runtime(app, settings, config, records)
     app.router = runtime

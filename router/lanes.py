@@ -72,15 +72,18 @@ class Lane:
 
 
 class LaneConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Faust's consumer thread, with the fetch wait of the router's settings.
+    """Faust's consumer thread, with the fetch wait and size of the router's settings.
 
     Faust hard-codes ``fetch_max_wait_ms=1500``: a fetch that finds no new record waits that long
     on the broker, and the embedded broker waits out the whole time even when records arrive
-    meanwhile, so records were picked up in bursts seconds apart."""
+    meanwhile, so records were picked up in bursts seconds apart. Faust leaves ``fetch_max_bytes``
+    at aiokafka's 50 MB: with a backlog, one fetch brought that much into memory (the per-partition
+    limit alone does not bound it on every broker)."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = self.app.router_fetch_wait_ms  # type: ignore[attr-defined]
+        consumer._fetch_max_bytes = self.app.router_fetch_max_bytes  # type: ignore[attr-defined]
         return consumer
 
 

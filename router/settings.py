@@ -76,9 +76,15 @@ class Settings(BaseSettings):
     sla_tick_s: float = Field(1.0, gt=0, le=60)
     metrics_interval_s: float = Field(10.0, gt=0, le=3600)
     case_retention_s: float = Field(30 * 86400, gt=0)
-    batch_max: int = Field(2000, ge=1, le=100_000)
+    batch_max: int = Field(1000, ge=1, le=100_000)
+    # batches a lane may have taken and not yet had acknowledged by the broker (each holds its
+    # records and their output in memory)
+    batches_in_flight: int = Field(2, ge=1, le=64)
     linger_ms: int = Field(2, ge=0, le=1000)
     fetch_wait_ms: int = Field(100, ge=1, le=5000)
+    # most bytes one fetch brings in over all partitions (aiokafka's default, 50 MB, which Faust
+    # does not expose, made a worker with a backlog hold 50 MB of records it had not yet read)
+    fetch_max_mb: int = Field(4, ge=1, le=1024)
     fix_end_offsets: Literal["auto", "on", "off"] = "auto"
 
     # --- web and logs --------------------------------------------------------------------------

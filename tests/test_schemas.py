@@ -10,6 +10,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import schemas
@@ -106,3 +108,29 @@ def test_schemas_package_builds_alone(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "schemas/__init__.py" in names and "schemas/json/report.routed.v1.schema.json" in names
     assert not any(n.startswith("router/") for n in names)
+
+
+_IP_TEXT = st.one_of(
+    st.text(alphabet="0123456789.:abcdefx% \x00", max_size=24),
+    st.tuples(*[st.integers(0, 300).map(str) | st.sampled_from(["00", "01", "007", ""]) for _ in range(4)]).map(
+        ".".join),
+    st.ip_addresses().map(str),
+)
+
+
+@given(_IP_TEXT)
+@settings(max_examples=3000, deadline=None)
+def test_the_ip_signal_is_valid_exactly_when_ipaddress_parses_it(value: str) -> None:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+        expected = True
+    except ValueError:
+        expected = False
+    try:
+        schemas.Signals(ip=value)
+        valid = True
+    except ValidationError:
+        valid = False
+    assert valid == expected, value
