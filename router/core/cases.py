@@ -15,7 +15,7 @@ Lifecycle (contracts.md, "platform.response/v1" and "SLA policy"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from router.core.policy import Deadlines, Priority, Stage
@@ -64,6 +64,17 @@ class Case:
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
 
+    def evolve(self, **changes: Any) -> Case:
+        """``dataclasses.replace(self, **changes)`` at about half the cost (a case is copied for every
+        repeat report and response): the slots are copied directly, without the per-call field lookup
+        and the frozen ``__init__``."""
+        if not _FIELD_NAMES.issuperset(changes):
+            raise TypeError(f"Case has no field {sorted(set(changes) - _FIELD_NAMES)[0]!r}")
+        new = object.__new__(Case)
+        for name, get, put in _SLOTS:
+            put(new, changes[name] if name in changes else get(self))
+        return new
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Case:
         data = dict(data)
@@ -72,6 +83,12 @@ class Case:
             if name in data:
                 data[name] = tuple(data[name])
         return cls(**data)
+
+
+# (name, read, write) of each slot: the slot descriptors write without the frozen __setattr__
+_SLOTS: tuple[tuple[str, Any, Any], ...] = tuple(
+    (f.name, getattr(Case, f.name).__get__, getattr(Case, f.name).__set__) for f in fields(Case))
+_FIELD_NAMES = frozenset(name for name, _, _ in _SLOTS)
 
 
 def open_case(
@@ -127,7 +144,7 @@ def attach(case: Case, report_id: str) -> tuple[Case, Attachment]:
     if report_id in case.report_ids:
         return case, "duplicate"
     ids = case.report_ids if len(case.report_ids) >= MAX_REPORT_IDS else (*case.report_ids, report_id)
-    return replace(case, report_ids=ids, reports=case.reports + 1), "attached"
+    return case.evolve(report_ids=ids, reports=case.reports + 1), "attached"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +172,7 @@ def apply_response(case: Case, status: str, at: float, now: float, reference: st
     at = max(min(at, now), case.routed_at)
     out_of_order = case.last_response_at is not None and at < case.last_response_at
     if case.status == "closed":
-        return replace(case, responses=case.responses + 1), ResponseEffect(
+        return case.evolve(responses=case.responses + 1), ResponseEffect(
             out_of_order=out_of_order, late_after_close=True)
     changes: dict[str, Any] = {
         "responses": case.responses + 1,
@@ -185,7 +202,7 @@ def apply_response(case: Case, status: str, at: float, now: float, reference: st
         time_to_action = at - case.routed_at
     elif status == "needs_info":
         changes["paused_since"] = at
-    return replace(case, **changes), ResponseEffect(
+    return case.evolve(**changes), ResponseEffect(
         acknowledged=acknowledged,
         actioned=actioned,
         ack_in_time=ack_in_time,
@@ -212,7 +229,7 @@ def due_breaches(case: Case, now: float) -> list[tuple[Stage, float]]:
 
 
 def mark_breached(case: Case, stage: Stage) -> Case:
-    return replace(case, breached=(*case.breached, stage)) if stage not in case.breached else case
+    return case.evolve(breached=(*case.breached, stage)) if stage not in case.breached else case
 
 
 def breach_id(case_id: str, stage: Stage) -> str:

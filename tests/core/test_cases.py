@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from router.core.cases import Case, apply_response, attach, breach_id, due_breaches, mark_breached, open_case
 from router.core.deadlines import DeadlineIndex, next_due
@@ -135,3 +137,31 @@ def test_next_due_follows_the_lifecycle() -> None:
     assert next_due(case) is None
     case, _ = apply_response(case, "removed", T0 + 3, T0 + 3)
     assert next_due(case) is None
+
+
+@given(st.fixed_dictionaries({}, optional={
+    "reports": st.integers(0, 10**6), "report_ids": st.tuples(st.text(max_size=5)),
+    "status": st.sampled_from(["open", "closed"]),
+    "acked_at": st.none() | st.floats(allow_nan=False), "breached": st.tuples(st.sampled_from(["ack", "action"])),
+    "references": st.tuples(st.text(max_size=5)), "mirror_of": st.none() | st.just({"account": "a", "evidence": []}),
+}))
+def test_evolve_is_dataclasses_replace(changes: dict) -> None:
+    import dataclasses
+
+    case = open_case(case_id="x-1", platform="x", url="https://x.com/a", account="a", kind="account",
+                     report_id="r1", groups=(), origins=(), mirror_of=None, priority="normal",
+                     requested_actions=("suspend_account",), legal_basis=(), deadlines=D, now=100.0)
+    evolved = case.evolve(**changes)
+    assert evolved == dataclasses.replace(case, **changes)
+    assert evolved.to_dict() == dataclasses.replace(case, **changes).to_dict()
+    assert case.reports == 1 and case.report_ids == ("r1",), "the original is unchanged"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        evolved.reports = 5  # type: ignore[misc]
+
+
+def test_evolve_refuses_unknown_fields() -> None:
+    case = open_case(case_id="x-1", platform="x", url=None, account="a", kind="account", report_id="r1", groups=(),
+                     origins=(), mirror_of=None, priority="normal", requested_actions=(), legal_basis=(),
+                     deadlines=D, now=1.0)
+    with pytest.raises(TypeError, match="no field 'nope'"):
+        case.evolve(nope=1)
