@@ -77,8 +77,8 @@ class LaneConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     Faust hard-codes ``fetch_max_wait_ms=1500``: a fetch that finds no new record waits that long
     on the broker, and the embedded broker waits out the whole time even when records arrive
     meanwhile, so records were picked up in bursts seconds apart. Faust leaves ``fetch_max_bytes``
-    at aiokafka's 50 MB: with a backlog, one fetch brought that much into memory (the per-partition
-    limit alone does not bound it on every broker)."""
+    at aiokafka's 50 MB, a loose bound on fetched records not yet processed when a worker holds
+    many partitions or the broker ignores the per-partition limit (the embedded one does)."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)

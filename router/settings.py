@@ -82,8 +82,9 @@ class Settings(BaseSettings):
     batches_in_flight: int = Field(2, ge=1, le=64)
     linger_ms: int = Field(2, ge=0, le=1000)
     fetch_wait_ms: int = Field(100, ge=1, le=5000)
-    # most bytes one fetch brings in over all partitions (aiokafka's default, 50 MB, which Faust
-    # does not expose, made a worker with a backlog hold 50 MB of records it had not yet read)
+    # most bytes one fetch brings in over all partitions: a bound on fetched records not yet
+    # processed. aiokafka's default is 50 MB and Faust does not expose it; the 1 MiB per partition
+    # is not honoured by every broker (the embedded one answers with about 5 MB of one partition)
     fetch_max_mb: int = Field(4, ge=1, le=1024)
     fix_end_offsets: Literal["auto", "on", "off"] = "auto"
 

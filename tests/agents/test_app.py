@@ -28,6 +28,14 @@ def test_build_app_wires_the_router(tmp_path) -> None:
     assert other.router is not app.router and other.router.index is not app.router.index
 
 
+async def test_the_consumer_takes_the_fetch_settings(tmp_path) -> None:
+    app = build_app(_settings(tmp_path, fetch_max_mb=7, fetch_wait_ms=123))
+    consumer = app.consumer._thread._create_worker_consumer(app.transport)
+    assert consumer._fetch_max_bytes == 7 << 20, "Faust would leave aiokafka's 50 MB"
+    assert consumer._fetch_max_wait_ms == 123, "Faust would hard-code 1,500 ms"
+    assert consumer._max_partition_fetch_bytes == 1 << 20
+
+
 def test_stray_faust_variables_cannot_override_settings(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("BROKER_URL", "kafka://stray:9092")
     monkeypatch.setenv("WEB_PORT", "1")
