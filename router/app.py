@@ -34,6 +34,8 @@ from router.logs import RecordLog
 from router.metrics import records as metric_records
 from router.metrics import snapshot
 from router.output import Outbox, Publisher
+from router.pool import SPEC_FIELDS, IntakePool, helper_count
+from router.prepare import Preparer
 from router.settings import Settings
 from router.state import TableState, case_state, stats_state
 
@@ -105,6 +107,7 @@ class Runtime:
         self.publisher: Publisher | None = None
         self.source = f"/report-router/{settings.app_id}"
         self.runners: list[LaneRunner] = []
+        self.pool: IntakePool | None = None
         # breaches raised by this worker per 10-second bucket, for the dashboard's chart (last hour)
         self.breach_series: deque[dict[str, float]] = deque(maxlen=360)
         s = settings
@@ -113,6 +116,9 @@ class Runtime:
         raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes}
         if s.store == "rocksdb":  # bounded memory per partition database (see the settings)
             raw["options"] = {"write_buffer_size": s.rocksdb_write_buffer_mb << 20, "max_write_buffer_number": 2,
+                              # 10 bits a key: 1 % false positives (Faust's 3: 15 %), as most reads
+                              # look for a case that does not exist yet
+                              "bloom_filter_size": 10,
                               "block_cache_size": s.rocksdb_block_cache_mb << 20,
                               "block_cache_compressed_size": s.rocksdb_block_cache_mb << 20}
         self.cases_table = app.Table("cases", partitions=n, **raw)
@@ -125,18 +131,19 @@ class Runtime:
         self.topics = Topics(receipts=s.topic_receipts, breaches=s.topic_breaches, review=s.topic_review,
                              outbound_prefix=s.topic_outbound_prefix, source=self.source)
         self.casework = CaseWork(
-            cases=case_state(self.cases_table), stats=stats_state(self.stats_table), policy=config.policy,
+            cases=case_state(self.cases_table, s.case_cache), stats=stats_state(self.stats_table), policy=config.policy,
             topics=self.topics, counters=self.counters, index=self.index, retention_s=s.case_retention_s,
             on_actioned_account=self.banned.record,
         )
         self.enricher = Enricher(config.registry, config.matcher, config.ip_table, self.banned.index)
+        self.preparer = Preparer(enricher=self.enricher, policy=config.policy, topics=self.topics, partitions=n,
+                                 max_bytes=s.max_record_bytes, holds=self.held.__contains__)
         clock = time.time
         records = records or RecordLog(s.log_records)  # both lanes: each flushes its batch's lines
         self.intake = Intake(
-            enricher=self.enricher, casework=self.casework, counters=self.counters,
+            preparer=self.preparer, casework=self.casework, counters=self.counters,
             receipts_topic=s.topic_receipts, deadletter_topic=s.topic_deadletter, cases_topic=s.topic_cases,
-            partitions=n, holds=self.held.__contains__, max_bytes=s.max_record_bytes, source=self.source,
-            clock=clock, records=records,
+            holds=self.held.__contains__, source=self.source, clock=clock, records=records,
         )
         self.caselane = CaseLane(
             casework=self.casework, counters=self.counters, cases_topic=s.topic_cases,
@@ -170,6 +177,9 @@ class Runtime:
             return False
         self.enricher.matcher = matcher
         self.casework.policy = policy
+        self.preparer.policy = policy
+        if self.pool is not None:
+            self.pool.reload()
         self.banned.seed(watchlist)
         self.counters.reloads += 1
         log.info("reload.done", groups=len(watchlist.groups), names=matcher.alias_count)
@@ -229,9 +239,17 @@ class Runtime:
         def cases_done(n: int) -> None:
             counters.acknowledged_cases += n
 
+        helpers = helper_count(s.intake_processes)
+        if helpers:
+            self.pool = IntakePool(self.preparer, {name: getattr(s, name) for name in SPEC_FIELDS}, helpers,
+                                   known_accounts=self.banned.index.accounts, held=lambda: self.held)
+            self.banned.on_new = self.pool.banned
+            await self.pool.start()
+            self.intake.pool = self.pool
         self.runners = [
             LaneRunner(self.intake_lane, self.intake.process, self.publisher, lambda m: m.ack(consumer),
-                       batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=intake_done),
+                       batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=intake_done,
+                       prepare=self.intake.prepare if self.pool else None, max_preparing=2 * helpers + 2),
             LaneRunner(self.case_lane, self.caselane.process, self.publisher, lambda m: m.ack(consumer),
                        batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=cases_done),
         ]
@@ -241,6 +259,8 @@ class Runtime:
         try:
             await asyncio.gather(*(runner.run() for runner in self.runners), self.watch_broker())
         finally:
+            if self.pool is not None:
+                await self.pool.stop()
             await producer.stop()
 
     async def before_revoke(self, revoked: set[Any]) -> None:
@@ -258,6 +278,8 @@ class Runtime:
             if not await runner.wait_idle(timeout=self.settings.session_timeout_s * 0.5):
                 log.warning("rebalance.lane_busy", lane=runner.lane.name)
         self.casework.forget_partitions(lost)
+        if self.pool is not None:
+            self.pool.held(self.held)
         self.recovered = False
 
     def after_recovery(self) -> None:
@@ -269,9 +291,13 @@ class Runtime:
         if gone:
             self.casework.forget_partitions(gone)
         new = now_held - self.held
+        if new:  # recovered by Faust underneath: nothing cached may stand for them
+            self.casework.cases.forget()
         indexed = sum(self.casework.index_partition(p) for p in sorted(new))
         self.held.clear()
         self.held.update(now_held)
+        if self.pool is not None:
+            self.pool.held(self.held)
         self.recovered = True
         log.info("worker.recovered", partitions=sorted(now_held), deadlines_indexed=indexed)
 

@@ -5,6 +5,7 @@ detection (``router.core.mirrors.BannedIndex``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -21,6 +22,16 @@ class BannedAccounts:
         self.state = state
         self.partitions = partitions
         self.index = BannedIndex()
+        #: called with (platform, account) for every account new to the index (the intake helpers
+        #: keep a copy of the index: router.pool)
+        self.on_new: Callable[[str, str], None] | None = None
+
+    def _add(self, platform: str, account: str) -> bool:
+        if not self.index.add(platform, account):
+            return False
+        if self.on_new is not None:
+            self.on_new(platform, account)
+        return True
 
     def seed(self, watchlist: Any) -> int:
         """The known accounts of the watchlist's groups."""
@@ -28,7 +39,7 @@ class BannedAccounts:
         for group in getattr(watchlist, "groups", ()) or ():
             for platform, handles in (getattr(group, "accounts", None) or {}).items():
                 for handle in handles:
-                    n += self.index.add(platform, canonical_account(handle))
+                    n += self._add(platform, canonical_account(handle))
         return n
 
     def learn(self, key: bytes | None) -> None:
@@ -37,12 +48,12 @@ class BannedAccounts:
             return
         platform, _, account = bytes(key).decode(errors="replace").partition("|")
         if platform and account:
-            self.index.add(platform, account)
+            self._add(platform, account)
 
     def record(self, platform: str, account: str, out: Outbox) -> None:
         """An account was actioned: index it and, if new, tell every worker through the table."""
         account = canonical_account(account)
-        if not account or not self.index.add(platform, account):
+        if not account or not self._add(platform, account):
             return
         key = f"{platform}|{account}"
         self.state.put(partition_for_key(key.encode(), self.partitions), key, {"platform": platform}, out)

@@ -9,19 +9,21 @@ publish the outbox (events first, then state) and acknowledge.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from router.core import stats as st
-from router.core.cases import Case, apply_response, attach, due_breaches, mark_breached, open_case
+from router.core.cases import Case, apply_response, attach, due_breaches, mark_breached
 from router.core.deadlines import DeadlineIndex, next_due
-from router.core.enrich import Enriched
 from router.core.platforms import UNKNOWN
 from router.core.policy import SlaPolicy
-from router.events import breach, ce_headers, dumps, receipt, routed
+from router.events import breach, ce_headers, dumps, receipt
 from router.output import Outbox
 from router.state import TableState
+
+if TYPE_CHECKING:
+    from router.prepare import Ready
 
 log = structlog.get_logger("router.cases")
 
@@ -102,6 +104,8 @@ class CaseWork:
         self._dirty.clear()
 
     def forget_partitions(self, partitions: set[int]) -> None:
+        if partitions:
+            self.cases.forget()
         for partition in partitions:
             self._stats.pop(partition, None)
             self._dirty.discard(partition)
@@ -130,42 +134,45 @@ class CaseWork:
             self.index.push(due, case.case_id, partition)
 
     # --- reports ---------------------------------------------------------------------------
-    def report(self, item: Enriched, partition: int, now: float, out: Outbox) -> tuple[str, str]:
-        """Open a case or attach the report to its case. Returns (outcome, topic) for the log."""
-        topic = self.topics.outbound(item.platform)
-        case = self.cases.get(partition, item.case_id)
+    def report(self, ready: Ready, now: float, out: Outbox) -> tuple[str, str]:
+        """Open a case with the records ``ready`` holds, or attach the report to its case. Returns
+        (outcome, topic) for the log."""
+        partition, case_id, platform = ready.partition, ready.case_id, ready.platform
+        topic = self.topics.outbound(platform)
+        case = self.cases.get(partition, case_id)
         if case is None:
-            case = open_case(
-                case_id=item.case_id, platform=item.platform, url=item.url, account=item.account, kind=item.kind,
-                report_id=item.report_id, groups=item.groups, origins=item.origins, mirror_of=item.mirror_of,
-                priority=item.priority, requested_actions=item.requested_actions, legal_basis=item.legal_basis,
-                deadlines=self.policy.deadlines(item.platform, item.priority), now=now,
-            )
-            out.emit(topic, item.case_id.encode(), dumps(routed(case)),
-                     ce_headers("report.routed/v1", item.case_id, self.topics.source, now))
-            self._save(partition, None, case, out)
-            st.on_routed(self._touch(partition), case.platform, case.group_ids)
+            source = self.topics.source
+            out.emit(topic, case_id.encode(), ready.routed, ce_headers("report.routed/v1", case_id, source, now),
+                     hash=ready.case_hash)
+            self.cases.put_raw(partition, case_id, ready.case, out)
+            self.index.push(ready.due, case_id, partition)
+            st.on_routed(self._touch(partition), platform, ready.groups)
             by_platform = self.counters.routed_by_platform
-            by_platform[case.platform] = by_platform.get(case.platform, 0) + 1
-            outcome = "review" if item.platform == UNKNOWN else "routed"
+            by_platform[platform] = by_platform.get(platform, 0) + 1
+            outcome = "review" if platform == UNKNOWN else "routed"
+            out.emit(self.topics.receipts, ready.report_id.encode(), ready.receipt,
+                     ce_headers("report.receipt/v1", f"receipt:{ready.report_id}:{outcome}", source, now),
+                     hash=ready.report_hash)
+            return outcome, topic
+        updated, how = attach(case, ready.report_id)
+        if how == "replay":
+            outcome = "review" if case.platform == UNKNOWN else "routed"
+            self.counters.duplicates += 1
+        elif how == "duplicate":
+            outcome = "attached"
+            self.counters.duplicates += 1
         else:
-            updated, how = attach(case, item.report_id)
-            if how == "replay":
-                outcome = "review" if case.platform == UNKNOWN else "routed"
-                self.counters.duplicates += 1
-            elif how == "duplicate":
-                outcome = "attached"
-                self.counters.duplicates += 1
-            else:
-                outcome = "attached"
-                self._save(partition, case, updated, out)
-                st.on_attached(self._touch(partition), case.platform, case.group_ids)
-        self._receipt(item.report_id, outcome, item.case_id, topic, now, out)
+            outcome = "attached"
+            self._save(partition, case, updated, out)
+            st.on_attached(self._touch(partition), case.platform, case.group_ids)
+        self._receipt(ready.report_id, outcome, case_id, topic, now, out, ready.report_hash)
         return outcome, topic
 
-    def _receipt(self, report_id: str, outcome: str, case_id: str, topic: str, now: float, out: Outbox) -> None:
+    def _receipt(self, report_id: str, outcome: str, case_id: str, topic: str, now: float, out: Outbox,
+                 report_hash: int | None = None) -> None:
         out.emit(self.topics.receipts, report_id.encode(), dumps(receipt(report_id, outcome, case_id, topic, now)),
-                 ce_headers("report.receipt/v1", f"receipt:{report_id}:{outcome}", self.topics.source, now))
+                 ce_headers("report.receipt/v1", f"receipt:{report_id}:{outcome}", self.topics.source, now),
+                 hash=report_hash)
 
     # --- platform responses ------------------------------------------------------------------
     def response(self, case_id: str, platform: str, status: str, at: float, reference: str | None,

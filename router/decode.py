@@ -59,14 +59,21 @@ def _readable_report_id(raw: bytes) -> str | None:
 
 
 def decode_model(raw: bytes | None, model: type[BaseModel], max_bytes: int) -> BaseModel:
+    """Raises ``Rejection``, never from inside an ``except`` block nor from a local variable: a
+    chained exception, or one this frame holds, would tie the frames of the traceback (and through
+    them the caller's whole batch) in a reference cycle, freed only by the garbage collector's
+    slowest pass."""
     if raw is None or len(raw) == 0:
         raise Rejection("decode", ["record: empty value"])
     if len(raw) > max_bytes:
         raise Rejection("decode", [f"record: {len(raw)} bytes exceeds the limit of {max_bytes}"])
     try:
         raw.decode("utf-8")
+        utf8 = True
     except UnicodeDecodeError:
-        raise Rejection("decode", ["record: value is not valid UTF-8"]) from None
+        utf8 = False
+    if not utf8:
+        raise Rejection("decode", ["record: value is not valid UTF-8"])
     if not raw.lstrip()[:1] == b"{":
         raise Rejection("decode", ["record: value is not a JSON object"])
     try:
@@ -74,9 +81,10 @@ def decode_model(raw: bytes | None, model: type[BaseModel], max_bytes: int) -> B
     except ValidationError as exc:
         messages = _messages(exc)
         kind: RejectKind = "decode" if any(e["type"] == "json_invalid" for e in exc.errors()) else "validation"
-        raise Rejection(kind, messages, _readable_report_id(raw) if kind == "validation" else None) from None
+        report_id = _readable_report_id(raw) if kind == "validation" else None
     except (ValueError, RecursionError):
-        raise Rejection("decode", ["record: value could not be parsed"]) from None
+        kind, messages, report_id = "decode", ["record: value could not be parsed"], None
+    raise Rejection(kind, messages, report_id)
 
 
 def decode_report(raw: bytes | None, max_bytes: int) -> ReportSubmittedV1:

@@ -1,109 +1,114 @@
 """The two lane processors: intake (reports.submitted) and cases (the internal cases topic and
 platform.responses). Each takes a batch of raw messages and returns an Outbox; neither awaits.
 
-Intake: raw bytes -> limits, UTF-8, JSON, contract -> enrichment -> the case partition. When this
-worker holds that partition the case step runs here at once; otherwise the enriched report goes
-to the internal cases topic, keyed and partitioned by case id, for the worker that holds it.
-A rejected record goes to the dead-letter topic with its exact bytes and gets a ``rejected``
-receipt; an unexpected error in enrichment does the same (kind ``processing``), so one bad record
-never stops the lane.
+Intake runs in two halves. The stateless half (``router.prepare``: limits, UTF-8, JSON, contract,
+enrichment, the records of a new case) runs in helper processes when the worker has them
+(``router.pool``), else here. The stateful half (``Intake.process``) takes the prepared batch in
+order: when this worker holds the case's partition the case step runs here at once; otherwise the
+enriched report goes to the internal cases topic, keyed and partitioned by case id, for the worker
+that holds it. A rejected record goes to the dead-letter topic with its exact bytes and gets a
+``rejected`` receipt; an unexpected error in enrichment does the same (kind ``processing``), so
+one bad record never stops the lane.
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import structlog
 
 from router.casework import CaseWork, WorkerCounters
-from router.core.enrich import Enriched, Enricher
-from router.core.urls import UrlError
-from router.decode import Rejection, decode_report, decode_response
-from router.events import ce_headers, deadletter, dumps, internal_report, receipt
+from router.core.enrich import Enriched
+from router.decode import Rejection, decode_response
+from router.events import ce_headers, deadletter, dumps, receipt
 from router.logs import RecordLog
-from router.output import Outbox, partition_for_key
+from router.output import Outbox
+from router.prepare import Failed, Forward, Prepared, Preparer, Ready, Rejected, ready_for, safe_traceback
 
 errlog = structlog.get_logger("router.errors")
 
+PreparedBatch = tuple[float, list[Prepared]]  # (now, one result per message)
 
-def _safe_traceback(exc: BaseException) -> str:
-    """The traceback's frames (file, line, function) without locals or the exception message,
-    which could quote input values."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return " | ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in frames[-8:])
+
+class PreparePool(Protocol):
+    async def prepare(self, values: list[bytes | None], now: float) -> list[Prepared]: ...
 
 
 class Intake:
-    def __init__(self, *, enricher: Enricher, casework: CaseWork, counters: WorkerCounters, receipts_topic: str,
-                 deadletter_topic: str, cases_topic: str, partitions: int, holds: Callable[[int], bool],
-                 max_bytes: int, source: str, clock: Callable[[], float], records: RecordLog | None = None) -> None:
-        self.enricher = enricher
+    def __init__(self, *, preparer: Preparer, casework: CaseWork, counters: WorkerCounters, receipts_topic: str,
+                 deadletter_topic: str, cases_topic: str, holds: Callable[[int], bool], source: str,
+                 clock: Callable[[], float], records: RecordLog | None = None, pool: PreparePool | None = None) -> None:
+        self.preparer = preparer
         self.casework = casework
         self.counters = counters
         self.receipts_topic = receipts_topic
         self.deadletter_topic = deadletter_topic
         self.cases_topic = cases_topic
-        self.partitions = partitions
         self.holds = holds
-        self.max_bytes = max_bytes
         self.source = source
         self.clock = clock
         self.records = records or RecordLog()
+        self.pool = pool
 
-    def process(self, messages: Sequence[Any]) -> Outbox:
-        """Decode every message, enrich the valid reports as one batch (``Enricher.enrich_many``), then
-        route or reject each message in order."""
-        out = Outbox()
+    async def prepare(self, messages: Sequence[Any]) -> PreparedBatch:
+        """The stateless half of a batch, in a helper process when there is one."""
         now = self.clock()
-        max_bytes = self.max_bytes
-        decoded: list[Any] = []  # a report or its Rejection, per message
-        for message in messages:
-            try:
-                decoded.append(decode_report(message.value, max_bytes))
-            except Rejection as rejection:
-                decoded.append(rejection)
-        enriched = iter(self.enricher.enrich_many([d for d in decoded if not isinstance(d, Rejection)]))
+        values = [m.value for m in messages]
+        if self.pool is None:
+            return now, self.preparer.prepare(values, now)
+        return now, await self.pool.prepare(values, now)
+
+    def process(self, messages: Sequence[Any], prepared: PreparedBatch | None = None) -> Outbox:
+        """The stateful half: route or reject each message in order (preparing the batch here first
+        when it comes unprepared)."""
+        if prepared is None:
+            now = self.clock()
+            results = self.preparer.prepare([m.value for m in messages], now)
+        else:
+            now, results = prepared
+        out = Outbox()
         counters = self.counters
-        for message, report in zip(messages, decoded, strict=True):
+        for message, result in zip(messages, results, strict=True):
             counters.received += 1
-            if isinstance(report, Rejection):
-                self.reject(message, report, now, out)
-                continue
-            item = next(enriched)
-            if isinstance(item, Exception):
-                self.reject(message, self._failure(message, report.report_id, item), now, out)
+            if type(result) is Ready or type(result) is Forward:
+                self.route(message, result, now, out)  # type: ignore[arg-type]
+            elif type(result) is Rejected:
+                self.reject(message, Rejection(result.kind, result.detail, result.report_id), now, out)  # type: ignore[arg-type]
             else:
-                self.route(message, item, now, out)
+                self.reject(message, self._failure(message, result), now, out)  # type: ignore[arg-type]
         self.casework.flush_stats(out)
         self.records.flush()
         return out
 
     @staticmethod
-    def _failure(message: Any, report_id: str, exc: Exception) -> Rejection:
-        """The rejection of a report whose enrichment raised ``exc``: an unresolvable URL is invalid input;
-        anything else is logged (without the exception's message, which could quote input values)."""
-        if isinstance(exc, UrlError):
-            return Rejection("validation", [f"url: {exc}"], report_id)
+    def _failure(message: Any, failed: Failed) -> Rejection:
+        """An unexpected error in enrichment: logged (without the exception's message, which could
+        quote input values) and rejected as ``processing``."""
         errlog.error("enrichment.failed", topic=message.topic, partition=message.partition,
-                     offset=message.offset, error=type(exc).__name__, where=_safe_traceback(exc))
-        return Rejection("processing", ["enrichment failed on this record (see the worker log)"], report_id)
+                     offset=message.offset, error=failed.error, where=failed.where)
+        return Rejection("processing", ["enrichment failed on this record (see the worker log)"], failed.report_id)
 
-    def route(self, message: Any, item: Enriched, now: float, out: Outbox) -> None:
-        """The case step here when this worker holds the case's partition, else forward to its holder."""
-        partition = partition_for_key(item.case_id.encode(), self.partitions)
-        if self.holds(partition):
-            outcome, topic = self.casework.report(item, partition, now, out)
+    def route(self, message: Any, result: Ready | Forward, now: float, out: Outbox) -> None:
+        """The case step here when this worker holds the case's partition, else forward to its holder.
+        The preparation's view of the partitions held may be a moment old (a rebalance in between):
+        then the record is prepared again here, for the current view."""
+        if self.holds(result.partition) != (type(result) is Ready):
+            result = self.preparer.prepare([message.value], now)[0]  # type: ignore[assignment]
+            if type(result) not in (Ready, Forward):  # pragma: no cover - the same input prepared again
+                raise RuntimeError("a record prepared twice gave different results")
+        if type(result) is Ready:
+            outcome, topic = self.casework.report(result, now, out)  # type: ignore[arg-type]
             if self.records.enabled:
-                self.records("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
-                             platform=item.platform, partition=message.partition, offset=message.offset)
+                self.records("record", report_id=result.report_id, case_id=result.case_id, outcome=outcome,
+                             topic=topic, platform=result.platform, partition=message.partition,
+                             offset=message.offset)
         else:
-            out.emit(self.cases_topic, item.case_id.encode(), internal_report(item, now), partition=partition)
+            out.emit(self.cases_topic, result.case_id.encode(), result.internal, partition=result.partition)  # type: ignore[union-attr]
             if self.records.enabled:
-                self.records("record", report_id=item.report_id, case_id=item.case_id, outcome="forwarded",
-                             platform=item.platform, partition=message.partition, offset=message.offset)
+                self.records("record", report_id=result.report_id, case_id=result.case_id, outcome="forwarded",
+                             platform=result.platform, partition=message.partition, offset=message.offset)
 
     def reject(self, message: Any, rejection: Rejection, now: float, out: Outbox) -> None:
         counters = self.counters
@@ -162,7 +167,7 @@ class CaseLane:
                 self._deadletter(message, rejection, now, out)
             except Exception as exc:
                 errlog.error("case_step.failed", topic=message.topic, partition=message.partition,
-                             offset=message.offset, error=type(exc).__name__, where=_safe_traceback(exc))
+                             offset=message.offset, error=type(exc).__name__, where=safe_traceback(exc))
                 self._deadletter(message, Rejection("processing", ["processing failed (see the worker log)"]), now, out)
         self.casework.flush_stats(out)
         self.records.flush()
@@ -173,7 +178,9 @@ class CaseLane:
             item = Enriched.from_dict(orjson.loads(message.value))
         except (orjson.JSONDecodeError, KeyError, TypeError):
             raise Rejection("decode", ["internal cases record is malformed"]) from None
-        outcome, topic = self.casework.report(item, message.partition, now, out)
+        casework = self.casework
+        outcome, topic = casework.report(ready_for(item, now, casework.policy, casework.topics, message.partition),
+                                         now, out)
         if self.records.enabled:
             self.records("record", report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
                          platform=item.platform, partition=message.partition, offset=message.offset)

@@ -189,7 +189,8 @@ class LaneTransport(faust_aiokafka.Transport):
     Consumer = LaneConsumer
 
 
-Handler = Callable[[list[Any]], Any]  # returns an Outbox
+Handler = Callable[..., Any]  # (batch) or (batch, prepared) -> an Outbox
+Preparation = Callable[[list[Any]], Awaitable[Any]]
 
 
 class LaneRunner:
@@ -197,34 +198,54 @@ class LaneRunner:
     fill an Outbox), publish the outbox's first phase, and pass it on to the acknowledger, which
     publishes the second phase once the first is stored and then acknowledges the records.
 
-    Several batches can be in flight; acknowledgements stay in order.
+    With ``prepare`` (the stateless half of the work, done elsewhere: ``router.pool``), batches
+    are taken and handed to it as they come, up to ``max_preparing`` at a time, and processed in
+    the order they were taken as their preparation completes: the processor gets
+    ``(batch, prepared)``. Several batches can be in flight; acknowledgements stay in order.
     """
 
     def __init__(self, lane: Lane, process: Handler, publisher: Any, ack: Callable[[Any], None],
                  batch_max: int, max_in_flight: int = 8,
-                 on_batch: Callable[[int], None] | None = None) -> None:
+                 on_batch: Callable[[int], None] | None = None, prepare: Preparation | None = None,
+                 max_preparing: int = 2) -> None:
         self.lane = lane
         self._process = process
         self._publisher = publisher
         self._ack = ack
         self._batch_max = batch_max
         self._queue: asyncio.Queue[tuple[list[Any], Any, list[Any]]] = asyncio.Queue(max_in_flight)
+        self._prepare = prepare
+        self._preparing: asyncio.Queue[tuple[list[Any], asyncio.Future[Any]]] = asyncio.Queue(max_preparing)
         self._idle = asyncio.Event()
         self._idle.set()
         self._in_flight = 0
         self._on_batch = on_batch
 
     async def run(self) -> None:
-        await asyncio.gather(self._take_loop(), self._ack_loop())
+        loops = [self._take_loop(), self._ack_loop()]
+        if self._prepare is not None:
+            loops.append(self._prepared_loop())
+        await asyncio.gather(*loops)
 
     async def _take_loop(self) -> None:
+        prepare = self._prepare
         while True:
             batch = await self.lane.take(self._batch_max)
             self._in_flight += 1
             self._idle.clear()
-            outbox = self._process(batch)
-            futures = await self._publisher.publish(outbox.first) if outbox.first else []
-            await self._queue.put((batch, outbox, futures))
+            if prepare is None:
+                await self._publish(batch, self._process(batch))
+            else:
+                await self._preparing.put((batch, asyncio.ensure_future(prepare(batch))))
+
+    async def _prepared_loop(self) -> None:
+        while True:
+            batch, preparation = await self._preparing.get()
+            await self._publish(batch, self._process(batch, await preparation))
+
+    async def _publish(self, batch: list[Any], outbox: Any) -> None:
+        futures = await self._publisher.publish(outbox.first) if outbox.first else []
+        await self._queue.put((batch, outbox, futures))
 
     async def _ack_loop(self) -> None:
         while True:

@@ -28,6 +28,10 @@ import structlog
 
 PERSONAL_KEYS = frozenset({"phone", "ip", "reporter", "contact", "email", "name", "signals", "reporter_id"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The same characters as they come out of orjson in a JSON line: C0 controls as escapes (a literal
+# backslash before n, t, ... also matches: harmless, it only sends a batch down the careful path),
+# the others as raw UTF-8.
+_CONTROL_IN_JSON = re.compile(rb"\\[nrtbf]|\\u00[01]|\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8-\xae]|\xe2\x81[\xa6-\xa9]")
 
 
 def keyed_hash(key: bytes, value: object) -> str:
@@ -127,17 +131,22 @@ class RecordLog:
             return
         lines, self._lines = self._lines, []
         stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        out = []
         for fields in lines:
-            for k, v in fields.items():
-                if isinstance(v, str):
-                    fields[k] = _escape(v)
             fields["level"] = "info"
             fields["timestamp"] = stamp
-            out.append(orjson.dumps(fields, default=str))
+        out = [orjson.dumps(fields, default=str) for fields in lines]
         out.append(b"")
+        blob = b"\n".join(out)
+        if _CONTROL_IN_JSON.search(blob) is not None:  # rare: escape value by value, as for structlog's lines
+            for fields in lines:
+                for k, v in fields.items():
+                    if isinstance(v, str):
+                        fields[k] = _escape(v)
+            out = [orjson.dumps(fields, default=str) for fields in lines]
+            out.append(b"")
+            blob = b"\n".join(out)
         assert self._stream is not None
-        self._stream.write(b"\n".join(out))
+        self._stream.write(blob)
         self._stream.flush()
 
 

@@ -34,6 +34,7 @@ class Record:
     value: bytes | None
     partition: int | None = None
     headers: Headers = ()
+    hash: int | None = None  # the key's partitioner hash, when already known (see ``key_hash``)
 
 
 @dataclass(slots=True)
@@ -44,8 +45,8 @@ class Outbox:
     then: list[Record] = field(default_factory=list)
 
     def emit(self, topic: str, key: bytes | None, value: bytes, headers: Headers = (),
-             partition: int | None = None) -> None:
-        self.first.append(Record(topic, key, value, partition, headers))
+             partition: int | None = None, hash: int | None = None) -> None:
+        self.first.append(Record(topic, key, value, partition, headers, hash))
 
     def persist(self, topic: str, key: bytes, value: bytes | None, partition: int) -> None:
         self.then.append(Record(topic, key, value, partition, ()))
@@ -85,10 +86,23 @@ def murmur2_fast(data: bytes) -> int:
     return h
 
 
+try:  # the same function compiled (about 15 times faster); wheels exist for x86_64 and aarch64
+    from murmurhash2 import murmurhash2 as _murmur2_compiled
+except ImportError:  # pragma: no cover - a platform without the wheel: the Python version
+    _murmur2_compiled = None
+
+
+def key_hash(key: bytes) -> int:
+    """The hash Kafka's default partitioner takes modulo the partition count (murmur2, positive)."""
+    if _murmur2_compiled is not None:
+        return _murmur2_compiled(key, 0x9747B28C) & 0x7FFFFFFF
+    return murmur2_fast(key) & 0x7FFFFFFF
+
+
 def partition_for_key(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2) gives ``key``: the same as the Java
     client and aiokafka, so keyed records from any producer land where the router expects them."""
-    return (murmur2_fast(key) & 0x7FFFFFFF) % partitions
+    return key_hash(key) % partitions
 
 
 class PublishError(RuntimeError):
@@ -121,7 +135,10 @@ class Publisher:
         for record in records:
             partition = record.partition
             if partition is None:
-                partition = partition_for_key(record.key, self.partitions(record.topic)) if record.key else 0
+                if record.hash is not None:
+                    partition = record.hash % self.partitions(record.topic)
+                else:
+                    partition = partition_for_key(record.key, self.partitions(record.topic)) if record.key else 0
             slot = (record.topic, partition)
             builder = builders.get(slot)
             if builder is None:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # without bound under a long run; these keep it under ~(2 x buffer + cache) x partitions held.
     rocksdb_write_buffer_mb: int = Field(1, ge=1, le=1024)
     rocksdb_block_cache_mb: int = Field(2, ge=1, le=65536)
+    # cases kept decoded in memory in front of RocksDB, the most recently used (repeat reports of
+    # a recent target, the usual kind, then read nothing from disk)
+    case_cache: int = Field(10_000, ge=0, le=10_000_000)
     partitions: int = Field(8, ge=1, le=1024)
     replication: int = Field(1, ge=1, le=10)
 
@@ -77,6 +80,9 @@ class Settings(BaseSettings):
     metrics_interval_s: float = Field(10.0, gt=0, le=3600)
     case_retention_s: float = Field(30 * 86400, gt=0)
     batch_max: int = Field(1000, ge=1, le=100_000)
+    # helper processes that decode, validate and enrich reports beside the worker (router.pool):
+    # "auto" is one per CPU available beyond the worker's own (at most 4); 0 does it all in the worker
+    intake_processes: Literal["auto"] | int = "auto"
     # batches a lane may have taken and not yet had acknowledged by the broker (each holds its
     # records and their output in memory)
     batches_in_flight: int = Field(2, ge=1, le=64)
@@ -118,6 +124,13 @@ class Settings(BaseSettings):
     def _topic(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", value):
             raise ValueError("topic names use letters, digits, '.', '_' and '-'")
+        return value
+
+    @field_validator("intake_processes")
+    @classmethod
+    def _helpers(cls, value: int | str) -> int | str:
+        if value != "auto" and not 0 <= int(value) <= 32:
+            raise ValueError("must be auto or a number of processes from 0 to 32")
         return value
 
     @model_validator(mode="after")

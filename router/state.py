@@ -13,6 +13,7 @@ RocksDB keeps bytes and decodes on read.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -27,12 +28,24 @@ T = TypeVar("T")
 
 
 class _Store:
-    """Partition-addressed bytes access to a Faust store (memory or RocksDB)."""
+    """Partition-addressed bytes access to a Faust store (memory or RocksDB).
+
+    RocksDB writes skip its write-ahead log: the changelog topic is the durable copy. Faust advances
+    a partition's persisted changelog offset only when it recovers the partition (the router writes
+    the store directly, not through Faust's table API, which would advance it on every write), so
+    after a crash it replays the changelog from there and every write the local store lost comes
+    back. The log made each write several times dearer (a system call per record)."""
 
     def __init__(self, table: Any) -> None:
         self.table = table
         self.store = table.data
         self.memory = hasattr(self.store, "_key_partition")
+        self._write: Any = None
+        if not self.memory:
+            import rocksdict
+
+            self._write = rocksdict.WriteOptions()
+            self._write.disable_wal = True
 
     def get(self, partition: int, key: bytes) -> Any:
         if self.memory:
@@ -43,16 +56,15 @@ class _Store:
         if self.memory:
             self.store.data[key] = value
             self.store._key_partition[key] = partition
-        else:
-            self.store._key_index[key] = partition
-            self.store._db_for_partition(partition).put(key, raw)
+        else:  # (Faust's own key index serves its table API, which the router does not use)
+            self.store._db_for_partition(partition).put(key, raw, self._write)
 
     def delete(self, partition: int, key: bytes) -> None:
         if self.memory:
             self.store.data.pop(key, None)
             self.store._key_partition.pop(key, None)
         else:
-            self.store._db_for_partition(partition).delete(key)
+            self.store._db_for_partition(partition).delete(key, self._write)
 
     def items(self, partition: int) -> Iterator[tuple[bytes, Any]]:
         if self.memory:
@@ -68,36 +80,71 @@ class _Store:
 
 
 class TableState(Generic[T]):
-    """Typed access to one table: ``decode``/``encode`` convert between objects and JSON dicts."""
+    """Typed access to one table: ``decode``/``encode`` convert between objects and JSON dicts.
 
-    def __init__(self, table: Any, decode: Callable[[dict[str, Any]], T], encode: Callable[[T], dict[str, Any]]):
+    With RocksDB, the ``cache_size`` keys used last are kept in memory (decoded once read): a
+    repeat report of a recent target, the usual kind, then costs neither a RocksDB read nor a JSON
+    decode. The cache follows the writes made through this object; ``forget`` empties it, for when
+    partitions change hands (their data then changes underneath, through Faust's recovery)."""
+
+    def __init__(self, table: Any, decode: Callable[[dict[str, Any]], T], encode: Callable[[T], dict[str, Any]],
+                 cache_size: int = 0):
         self._store = _Store(table)
         self._decode = decode
         self._encode = encode
         self.changelog_topic: str = table.changelog_topic.get_topic_name()
+        self._cache: OrderedDict[bytes, Any] = OrderedDict()  # least recently used first
+        self._cache_size = 0 if self._store.memory else cache_size
+
+    def _remember(self, kb: bytes, value: Any) -> None:
+        cache = self._cache
+        cache[kb] = value
+        cache.move_to_end(kb)
+        if len(cache) > self._cache_size:
+            cache.popitem(last=False)
 
     def get(self, partition: int, key: str) -> T | None:
         kb = key.encode()
-        value = self._store.get(partition, kb)
+        value = self._cache.get(kb) if self._cache_size else None
         if value is None:
-            return None
+            value = self._store.get(partition, kb)
+            if value is None:
+                return None
         if isinstance(value, (bytes, bytearray, memoryview)):
             obj = self._decode(orjson.loads(value))
             if self._store.memory:
                 self._store.store.data[kb] = obj  # decode once: keep the object
-            return obj
-        return value  # type: ignore[no-any-return]
+        else:
+            obj = value
+        if self._cache_size:
+            self._remember(kb, obj)
+        return obj  # type: ignore[no-any-return]
 
     def put(self, partition: int, key: str, obj: T, outbox: Outbox) -> None:
         kb = key.encode()
         raw = dumps(self._encode(obj))
         self._store.put(partition, kb, obj, raw)
+        if self._cache_size:
+            self._remember(kb, obj)
+        outbox.persist(self.changelog_topic, kb, raw, partition)
+
+    def put_raw(self, partition: int, key: str, raw: bytes, outbox: Outbox) -> None:
+        """Store a value already encoded (decoded on its first read)."""
+        kb = key.encode()
+        self._store.put(partition, kb, raw, raw)
+        if self._cache_size:
+            self._remember(kb, raw)
         outbox.persist(self.changelog_topic, kb, raw, partition)
 
     def delete(self, partition: int, key: str, outbox: Outbox) -> None:
         kb = key.encode()
         self._store.delete(partition, kb)
+        self._cache.pop(kb, None)
         outbox.persist(self.changelog_topic, kb, None, partition)
+
+    def forget(self) -> None:
+        """Empty the cache (partitions changed hands)."""
+        self._cache.clear()
 
     def items(self, partition: int) -> Iterator[tuple[str, T]]:
         for kb, value in self._store.items(partition):
@@ -109,9 +156,9 @@ class TableState(Generic[T]):
         return self._store.size()
 
 
-def case_state(table: Any) -> TableState[Case]:
+def case_state(table: Any, cache_size: int = 0) -> TableState[Case]:
     # orjson serialises the (slotted) dataclass itself: no intermediate dict
-    return TableState(table, Case.from_dict, lambda case: case)  # type: ignore[arg-type,return-value]
+    return TableState(table, Case.from_dict, lambda case: case, cache_size)  # type: ignore[arg-type,return-value]
 
 
 def stats_state(table: Any) -> TableState[PartitionStats]:

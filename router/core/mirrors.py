@@ -337,6 +337,10 @@ class BannedIndex:
     def __len__(self) -> int:
         return sum(len(index.exact) for index in self._platforms.values())
 
+    def accounts(self) -> list[tuple[str, str]]:
+        """Every known (platform, account), in the canonical forms they were indexed under."""
+        return [(platform, handle) for platform, index in self._platforms.items() for handle in sorted(index.exact)]
+
     def find(self, platform: str, account: str) -> MirrorMatch | None:
         """The banned account ``account`` imitates on ``platform``; None when it is a banned account itself
         or resembles none. Deterministic: the best match (skeleton before edit distance, fewer evidence

@@ -19,6 +19,7 @@ from router.core.platforms import PlatformRegistry
 from router.core.policy import SlaPolicy, load_policy
 from router.intake import CaseLane, Intake
 from router.output import Record
+from router.prepare import Preparer
 from router.state import case_state, stats_state
 from tests.conftest import DATA
 
@@ -118,12 +119,15 @@ def rig(policy: SlaPolicy | None = None, matcher: Any = None, held: set[int] | N
         counters=counters, index=DeadlineIndex(), retention_s=3600,
     )
     held = set(range(N)) if held is None else held
-    common = dict(casework=casework, counters=counters, deadletter_topic="reports.deadletter",
-                  max_bytes=65536, source="/test", clock=clock)
-    intake = Intake(enricher=Enricher(REGISTRY, matcher or NoGroups(), FixedIps()), receipts_topic="reports.receipts",
-                    cases_topic="router.cases", partitions=N, holds=held.__contains__, **common)  # type: ignore[arg-type]
+    common = dict(casework=casework, counters=counters, deadletter_topic="reports.deadletter", source="/test",
+                  clock=clock)
+    preparer = Preparer(enricher=Enricher(REGISTRY, matcher or NoGroups(), FixedIps()), policy=casework.policy,
+                        topics=casework.topics, partitions=N, max_bytes=65536,
+                        holds=held.__contains__)
+    intake = Intake(preparer=preparer, receipts_topic="reports.receipts", cases_topic="router.cases",
+                    holds=held.__contains__, **common)  # type: ignore[arg-type]
     caselane = CaseLane(cases_topic="router.cases", responses_topic="platform.responses",
-                        receipts_topic="reports.receipts", **common)  # type: ignore[arg-type]
+                        receipts_topic="reports.receipts", max_bytes=65536, **common)  # type: ignore[arg-type]
     return Rig(clock, counters, casework, intake, caselane, held)
 
 

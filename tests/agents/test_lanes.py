@@ -80,3 +80,28 @@ async def test_a_full_lane_applies_backpressure() -> None:
     assert len(await lane.take(3)) == 3
     await asyncio.wait_for(blocked, 1)
     assert len(lane) == 3
+
+
+async def test_prepared_batches_are_processed_in_the_order_taken() -> None:
+    """With a preparation stage (helper processes) a later batch may be prepared first; it is
+    still processed, published and acknowledged after the earlier ones."""
+    lane = Lane("t", ["in"], maxsize=100)
+    publisher = RecordingPublisher()
+    acked: list[int] = []
+    delays = iter([0.05, 0.0, 0.02, 0.0, 0.0, 0.0, 0.0, 0.0])
+
+    async def prepare(batch: list[Msg]) -> list[int]:
+        await asyncio.sleep(next(delays))
+        return [m.offset * 10 for m in batch]
+
+    def process(batch: list[Msg], prepared: list[int]) -> Outbox:
+        assert prepared == [m.offset * 10 for m in batch]
+        return _process(batch)
+
+    runner = LaneRunner(lane, process, publisher, lambda m: acked.append(m.offset), batch_max=5, prepare=prepare,
+                        max_preparing=3)
+    for i in range(0, 30, 5):  # one batch at a time, so that several are being prepared at once
+        await lane.put_many([Msg("in", 0, j, str(j).encode(), b"v") for j in range(i, i + 5)])
+    await _run_until(runner, lambda: len(acked) == 30)
+    assert acked == list(range(30))
+    assert [r.key for r in publisher.published if r.topic == "events"] == [str(i).encode() for i in range(30)]

@@ -10,12 +10,19 @@ from aiokafka.partitioner import murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.output import murmur2_fast, partition_for_key
+from router.output import _murmur2_compiled, key_hash, murmur2_fast, partition_for_key
 
 
 @given(st.binary(max_size=300))
 def test_murmur2_equals_the_reference(data: bytes) -> None:
     assert murmur2_fast(data) == murmur2(data)
+    assert key_hash(data) == murmur2(data) & 0x7FFFFFFF
+
+
+def test_the_compiled_murmur2_is_in_use() -> None:
+    # the dependency is there on the platforms the project supports; without it the worker falls
+    # back to murmur2_fast, correct but slower
+    assert _murmur2_compiled is not None
 
 
 def test_known_keys_and_partitions() -> None:

@@ -1,0 +1,394 @@
+"""Helper processes for intake's stateless half (``router.prepare``).
+
+A worker is one Python process, so one core. Decoding, validating and enriching reports, and
+building a new case's records, are most of its work and read no state: ``ROUTER_INTAKE_PROCESSES``
+helper processes do them beside the worker, a batch at a time, while the worker does what needs
+its state (the cases table, Kafka, the decisions that read them). With no helper (``0``, or on a
+machine with one CPU) the worker prepares its batches itself; the results are the same.
+
+Protocol: length-prefixed pickle frames over each helper's standard input and output (the helper
+is the worker's own child; nothing else writes there). Worker to helper: ``("init", spec)``, then
+``("batch", now, values)``, ``("ban", [(platform, account), ...])`` (known banned accounts, for
+mirror detection), ``("held", partitions)`` (the case partitions the worker holds) and
+``("reload",)`` (re-read the watchlist and the SLA policy). Helper to worker: ``("ready",)``, then
+``("done", results)`` for each batch, in order, and ``("note", event, fields)`` for its log.
+
+Faults: a helper that dies or answers garbage fails the batches it had; the worker prepares them
+itself, logs ``intake.helper_exited`` and starts a new helper after a pause (1 s, doubling up to
+30 s). Helpers die with the worker (``PR_SET_PDEATHSIG``) and exit when their input closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import pickle
+import struct
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import structlog
+
+from router.prepare import Prepared, Preparer
+
+log = structlog.get_logger("router.pool")
+
+_LENGTH = struct.Struct(">I")
+#: the settings a helper needs (the rest of its environment is the worker's own)
+SPEC_FIELDS = ("platforms", "watchlist", "sla_policy", "topic_receipts", "topic_breaches", "topic_review",
+               "topic_outbound_prefix", "app_id", "partitions", "max_record_bytes")
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its affinity mask, bounded by a cgroup v2 CPU quota (a
+    container's CPU limit) when there is one."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    return max(1, cpus)
+
+
+def helper_count(setting: int | str, cpus: int | None = None) -> int:
+    """``auto``: one helper per CPU beyond the worker's own, at most 4; a number is taken as is."""
+    if setting != "auto":
+        return int(setting)
+    return max(0, min(4, (cpus or available_cpus()) - 1))
+
+
+def frame(message: Any) -> bytes:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(payload)) + payload
+
+
+class HelperGone(RuntimeError):
+    """The helper exited or broke the protocol: its pending batches are prepared by the worker."""
+
+
+class _Helper:
+    """One helper process and the batches it was given, answered in order."""
+
+    def __init__(self, number: int, process: asyncio.subprocess.Process) -> None:
+        self.number = number
+        self.process = process
+        self.pending: deque[asyncio.Future[list[Prepared]]] = deque()
+        self.ready = False
+        self.started = time.monotonic()
+        self.reader: asyncio.Task[None] | None = None
+
+    def send(self, message: Any) -> None:
+        stdin = self.process.stdin
+        if stdin is None or stdin.is_closing():
+            raise HelperGone("input closed")
+        stdin.write(frame(message))
+
+    async def drain(self) -> None:
+        assert self.process.stdin is not None
+        await self.process.stdin.drain()
+
+    async def receive(self) -> Any:
+        stdout = self.process.stdout
+        assert stdout is not None
+        header = await stdout.readexactly(_LENGTH.size)
+        return pickle.loads(await stdout.readexactly(_LENGTH.unpack(header)[0]))
+
+    def fail_pending(self) -> None:
+        while self.pending:
+            future = self.pending.popleft()
+            if not future.done():
+                future.set_exception(HelperGone(f"helper {self.number} exited"))
+
+
+class IntakePool:
+    """The worker's side: hands batches to helpers in turn and gets their results back in order.
+
+    ``prepare`` never raises: whatever a helper fails to answer, ``local`` (the worker's own
+    ``Preparer``) prepares. Control messages reach every helper before the batches sent after them.
+    """
+
+    def __init__(self, local: Preparer, spec: dict[str, Any], processes: int,
+                 known_accounts: Any = lambda: (), held: Any = lambda: ()) -> None:
+        self.local = local
+        self.spec = spec
+        self.processes = processes
+        self._known_accounts = known_accounts  # () -> [(platform, account)] for a new helper
+        self._held = held  # () -> the case partitions held now, for a new helper
+        self._helpers: list[_Helper | None] = [None] * processes
+        self._next = 0
+        self._stopping = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.batches_local = 0
+        self.batches_helped = 0
+        self.restarts = 0
+
+    # --- life -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        for number in range(self.processes):
+            self._spawn_later(number, 0.0)
+
+    def _spawn_later(self, number: int, delay: float) -> None:
+        task = asyncio.ensure_future(self._spawn(number, delay))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _spawn(self, number: int, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        if self._stopping:
+            return
+        from router.embedded import _die_with_parent
+
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "router.pool", stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        except OSError as exc:
+            log.error("intake.helper_not_started", helper=number, error=type(exc).__name__)
+            self._spawn_later(number, min(30.0, max(1.0, delay * 2)))
+            return
+        helper = _Helper(number, process)
+        self._helpers[number] = helper
+        try:
+            helper.send(("init", self.spec))
+            helper.send(("ban", list(self._known_accounts())))
+            helper.send(("held", sorted(self._held())))
+            await helper.drain()
+        except (HelperGone, ConnectionError):
+            pass  # the reader sees the exit
+        helper.reader = asyncio.ensure_future(self._read(helper, delay))
+
+    async def _read(self, helper: _Helper, delay: float) -> None:
+        try:
+            while True:
+                message = await helper.receive()
+                kind = message[0]
+                if kind == "done":
+                    future = helper.pending.popleft()
+                    if not future.done():
+                        future.set_result(message[1])
+                elif kind == "ready":
+                    helper.ready = True
+                    log.info("intake.helper_ready", helper=helper.number, pid=helper.process.pid,
+                             started_s=round(time.monotonic() - helper.started, 2))
+                elif kind == "note":
+                    log.warning(message[1], helper=helper.number, **message[2])
+                else:
+                    raise HelperGone(f"unexpected message {kind!r}")
+        except (asyncio.IncompleteReadError, ConnectionError, HelperGone, pickle.UnpicklingError, IndexError,
+                EOFError):
+            pass
+        except asyncio.CancelledError:
+            helper.fail_pending()
+            raise
+        helper.ready = False
+        helper.fail_pending()
+        self._helpers[helper.number] = None
+        with contextlib.suppress(ProcessLookupError):
+            helper.process.kill()
+        code = await helper.process.wait()
+        if self._stopping:
+            return
+        self.restarts += 1
+        # a helper that ran for a minute starts again at once; one that keeps failing waits longer
+        delay = 1.0 if time.monotonic() - helper.started > 60 else min(30.0, max(1.0, delay * 2))
+        log.warning("intake.helper_exited", helper=helper.number, exit_code=code, restart_in_s=delay)
+        self._spawn_later(helper.number, delay)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in list(self._tasks):
+            task.cancel()
+        for helper in self._helpers:
+            if helper is None:
+                continue
+            if helper.process.stdin is not None:
+                helper.process.stdin.close()  # the helper exits at the end of its input
+            try:
+                await asyncio.wait_for(helper.process.wait(), 5)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    helper.process.kill()
+            if helper.reader is not None:
+                helper.reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await helper.reader
+
+    # --- work -------------------------------------------------------------------------------
+    def _pick(self) -> _Helper | None:
+        for _ in range(self.processes):
+            helper = self._helpers[self._next]
+            self._next = (self._next + 1) % self.processes
+            if helper is not None and helper.ready:
+                return helper
+        return None
+
+    async def prepare(self, values: list[bytes | None], now: float) -> list[Prepared]:
+        helper = self._pick()
+        if helper is not None:
+            future: asyncio.Future[list[Prepared]] = asyncio.get_running_loop().create_future()
+            try:
+                helper.send(("batch", now, values))
+                helper.pending.append(future)
+                await helper.drain()
+                results = await future
+                if len(results) == len(values):
+                    self.batches_helped += 1
+                    return results
+                log.error("intake.helper_answer_invalid", helper=helper.number)
+            except (HelperGone, ConnectionError):
+                pass
+        self.batches_local += 1
+        return self.local.prepare(values, now)
+
+    def _broadcast(self, message: Any) -> None:
+        for helper in self._helpers:
+            if helper is not None:
+                with contextlib.suppress(HelperGone, ConnectionError):
+                    helper.send(message)
+
+    def banned(self, platform: str, account: str) -> None:
+        self._broadcast(("ban", [(platform, account)]))
+
+    def held(self, partitions: Iterable[int]) -> None:
+        self._broadcast(("held", sorted(partitions)))
+
+    def reload(self) -> None:
+        self._broadcast(("reload",))
+
+    @property
+    def ready_helpers(self) -> int:
+        return sum(1 for helper in self._helpers if helper is not None and helper.ready)
+
+
+# --- the helper process ---------------------------------------------------------------------------
+def _read_exactly(stream: BinaryIO, n: int) -> bytes | None:
+    data = stream.read(n)
+    if len(data) < n:
+        return None
+    return data
+
+
+def _build(spec: dict[str, Any]) -> tuple[Preparer, set[int], Any]:
+    from router.casework import Topics
+    from router.config import load_config
+    from router.core.enrich import Enricher
+    from router.core.mirrors import BannedIndex
+    from router.settings import load_settings
+
+    settings = load_settings(**spec)
+    config = load_config(settings)
+    held: set[int] = set()
+    banned = BannedIndex()
+    topics = Topics(receipts=settings.topic_receipts, breaches=settings.topic_breaches,
+                    review=settings.topic_review, outbound_prefix=settings.topic_outbound_prefix,
+                    source=f"/report-router/{settings.app_id}")
+    preparer = Preparer(enricher=Enricher(config.registry, config.matcher, config.ip_table, banned),
+                        policy=config.policy, topics=topics, partitions=settings.partitions,
+                        max_bytes=settings.max_record_bytes, holds=held.__contains__)
+    return preparer, held, (settings, config.registry, banned)
+
+
+def _reload(preparer: Preparer, context: Any) -> str | None:
+    from router.config import ConfigError, load_sla_policy, load_watchlist
+
+    settings, registry, _ = context
+    try:
+        _, matcher = load_watchlist(settings)
+        policy = load_sla_policy(settings, registry)
+    except ConfigError as exc:
+        return str(exc)
+    preparer.enricher.matcher = matcher
+    preparer.policy = policy
+    return None
+
+
+def serve(source: BinaryIO, sink: BinaryIO) -> int:
+    """The helper's loop: answer the worker's frames until its input ends.
+
+    Answers are written by a thread of their own: a batch's results (about 1.5 KB a report) fill
+    the pipe many times over, and the next batch is prepared while the worker reads them."""
+    import queue
+    import threading
+
+    outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+
+    def writer() -> None:
+        while (data := outgoing.get()) is not None:
+            sink.write(data)
+            sink.flush()
+
+    thread = threading.Thread(target=writer, name="answers", daemon=True)
+    thread.start()
+    try:
+        return _serve(source, lambda message: outgoing.put(frame(message)))
+    finally:
+        outgoing.put(None)
+        thread.join(timeout=10)
+
+
+def _serve(source: BinaryIO, send: Any) -> int:
+    import gc
+
+    preparer: Preparer | None = None
+    held: set[int] = set()
+    context: Any = None
+    while True:
+        header = _read_exactly(source, _LENGTH.size)
+        if header is None:
+            return 0
+        payload = _read_exactly(source, _LENGTH.unpack(header)[0])
+        if payload is None:
+            return 0
+        message = pickle.loads(payload)
+        kind = message[0]
+        if kind == "batch":
+            assert preparer is not None
+            send(("done", preparer.prepare(message[2], message[1])))
+        elif kind == "ban":
+            for platform, account in message[1]:
+                context[2].add(platform, account)
+        elif kind == "held":
+            held.clear()
+            held.update(message[1])
+        elif kind == "init":
+            preparer, held, context = _build(message[1])
+            gc.collect()
+            gc.freeze()  # the data files' structures live as long as the process (see router.worker)
+            gc.set_threshold(20_000, 20, 20)
+            send(("ready",))
+        elif kind == "reload":
+            assert preparer is not None
+            problem = _reload(preparer, context)
+            if problem is not None:
+                send(("note", "intake.helper_reload_refused", {"error": problem}))
+        else:
+            send(("note", "intake.helper_unknown_message", {"kind": str(kind)[:40]}))
+
+
+def main() -> int:  # pragma: no cover - runs as the helper process (tests/agents/test_pool.py)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the worker's to handle; input EOF ends us
+    for fd in (0, 1):  # pipes of 1 MiB rather than 64 KiB: fewer wake-ups per batch on both sides
+        with contextlib.suppress(OSError, AttributeError):
+            import fcntl
+
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    source = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
+    sink = os.fdopen(os.dup(1), "wb", buffering=1 << 16)
+    os.dup2(2, 1)  # anything printed by mistake goes to the log stream, never into the protocol
+    return serve(source, sink)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Intake's stateless half: a batch of raw report records to what the case step needs.
+
+Decoding, validation, enrichment, the case's partition, and the records a new case publishes
+(its routed record, the receipt, its changelog value, its first deadline): all functions of the
+batch, ``now`` and the data files (platforms, watchlist, SLA policy, known banned accounts). Nothing
+here reads the cases table or the clock, so the work can run in helper processes beside the worker
+(``router.pool``), each on a core of its own, while the worker does the stateful half (the case
+step, Kafka). A new case's records are built speculatively: the case step publishes them when the
+table has no case for the target, and builds a repeat's receipt itself.
+
+Results are flat named tuples of strings, numbers and bytes: cheap to send between processes.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from router.casework import Topics
+from router.core.cases import open_case
+from router.core.enrich import Enriched, Enricher
+from router.core.platforms import UNKNOWN
+from router.core.policy import SlaPolicy
+from router.core.urls import UrlError
+from router.decode import Rejection, decode_report
+from router.events import dumps, internal_report, receipt, routed
+from router.output import key_hash
+
+
+class Rejected(NamedTuple):
+    """The record breaks the contract (or its URL cannot be resolved): a dead letter."""
+
+    kind: str
+    detail: list[str]
+    report_id: str | None
+
+
+class Failed(NamedTuple):
+    """Enrichment raised unexpectedly on a valid report (a bug or bad data): logged by the worker
+    and dead-lettered with kind ``processing``. ``where`` has the frames only: no values."""
+
+    report_id: str
+    error: str
+    where: str
+
+
+class Ready(NamedTuple):
+    """A valid report for a case partition this worker holds, with what opening its case takes."""
+
+    report_id: str
+    case_id: str
+    platform: str
+    partition: int  # of the cases table (ROUTER_PARTITIONS)
+    case_hash: int  # Kafka's partitioner hash of the case id (the key of the routed record)
+    report_hash: int  # and of the report id (the key of the receipt)
+    groups: tuple[str, ...]  # group ids, for the statistics
+    routed: bytes  # the new case's report.routed/v1 value
+    receipt: bytes  # the receipt of the report that opens it
+    case: bytes  # its changelog value
+    due: float  # its first deadline
+
+
+class Forward(NamedTuple):
+    """A valid report for a case partition another worker holds: the internal record to send it."""
+
+    report_id: str
+    case_id: str
+    platform: str
+    partition: int
+    internal: bytes
+
+
+Prepared = Rejected | Failed | Ready | Forward
+
+
+def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, partition: int,
+              case_hash: int | None = None) -> Ready:
+    """What the case step needs of ``item`` at ``now`` in its case ``partition`` (a pure function of
+    its arguments)."""
+    case = open_case(
+        case_id=item.case_id, platform=item.platform, url=item.url, account=item.account, kind=item.kind,
+        report_id=item.report_id, groups=item.groups, origins=item.origins, mirror_of=item.mirror_of,
+        priority=item.priority, requested_actions=item.requested_actions, legal_basis=item.legal_basis,
+        deadlines=policy.deadlines(item.platform, item.priority), now=now,
+    )
+    if case_hash is None:
+        case_hash = key_hash(item.case_id.encode())
+    outcome = "review" if item.platform == UNKNOWN else "routed"
+    return Ready(
+        item.report_id, item.case_id, item.platform, partition, case_hash,
+        key_hash(item.report_id.encode()), tuple([g["id"] for g in item.groups]), dumps(routed(case)),
+        dumps(receipt(item.report_id, outcome, item.case_id, topics.outbound(item.platform), now)),
+        dumps(case), min(case.ack_due, case.action_due),  # type: ignore[arg-type]  # orjson: slotted dataclass
+    )
+
+
+def forward_for(item: Enriched, now: float, partition: int) -> Forward:
+    return Forward(item.report_id, item.case_id, item.platform, partition, internal_report(item, now))
+
+
+def safe_traceback(exc: BaseException) -> str:
+    """The traceback's frames (file, line, function) without locals or the exception message,
+    which could quote input values."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return " | ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}" for f in frames[-8:])
+
+
+def _failure(report_id: str, exc: Exception) -> Rejected | Failed:
+    if isinstance(exc, UrlError):
+        return Rejected("validation", [f"url: {exc}"], report_id)
+    return Failed(report_id, type(exc).__name__, safe_traceback(exc))
+
+
+class Preparer:
+    """Holds the data the preparation needs. ``holds(partition)``: whether the worker holds a case
+    partition (its view may be a moment old: the case step copes with either answer)."""
+
+    def __init__(self, *, enricher: Enricher, policy: SlaPolicy, topics: Topics, partitions: int, max_bytes: int,
+                 holds: Callable[[int], bool]) -> None:
+        self.enricher = enricher
+        self.policy = policy
+        self.topics = topics
+        self.partitions = partitions
+        self.max_bytes = max_bytes
+        self.holds = holds
+
+    def prepare(self, values: Sequence[bytes | None], now: float) -> list[Prepared]:
+        """One result per value, in order. Never raises for one bad record."""
+        max_bytes = self.max_bytes
+        decoded: list[object] = []
+        for raw in values:
+            try:
+                decoded.append(decode_report(raw, max_bytes))
+            except Rejection as rejection:  # kept without its traceback, which would hold this frame
+                decoded.append(Rejected(rejection.kind, rejection.detail, rejection.report_id))
+        enriched = iter(self.enricher.enrich_many([d for d in decoded if not isinstance(d, Rejected)]))
+        policy, topics, partitions, holds = self.policy, self.topics, self.partitions, self.holds
+        results: list[Prepared] = []
+        for report in decoded:
+            if isinstance(report, Rejected):
+                results.append(report)
+                continue
+            item = next(enriched)
+            if not isinstance(item, Exception):
+                try:
+                    case_hash = key_hash(item.case_id.encode())
+                    partition = case_hash % partitions
+                    results.append(ready_for(item, now, policy, topics, partition, case_hash) if holds(partition)
+                                   else forward_for(item, now, partition))
+                    continue
+                except Exception as exc:
+                    item = exc
+            results.append(_failure(report.report_id, item))  # type: ignore[attr-defined]
+            item.__traceback__ = None  # it would tie the enrichment's frames (and the batch) in a cycle
+        return results

@@ -1,0 +1,123 @@
+"""Helper processes (router.pool): a real helper prepares what the worker would, learns the
+banned accounts and partitions the worker tells it, and a helper that dies costs nothing but time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+
+import pytest
+
+from router.casework import Topics
+from router.config import load_config
+from router.core.enrich import Enricher
+from router.core.mirrors import BannedIndex
+from router.pool import SPEC_FIELDS, IntakePool, available_cpus, helper_count, serve
+from router.prepare import Preparer, Ready
+from router.settings import load_settings
+from tests.agents.fakes import report
+
+NOW = 1_800_000_000.0
+
+
+def _local(settings, held: set[int], banned: BannedIndex) -> Preparer:
+    config = load_config(settings)
+    topics = Topics(receipts=settings.topic_receipts, breaches=settings.topic_breaches, review=settings.topic_review,
+                    outbound_prefix=settings.topic_outbound_prefix, source=f"/report-router/{settings.app_id}")
+    return Preparer(enricher=Enricher(config.registry, config.matcher, config.ip_table, banned), policy=config.policy,
+                    topics=topics, partitions=settings.partitions, max_bytes=settings.max_record_bytes,
+                    holds=held.__contains__)
+
+
+def _values() -> list[bytes | None]:
+    return [report(f"r{i}", url=f"https://x.com/acct{i}/status/{i}", text="Tehreek-e-Taliban Pakistan video",
+                   signals={"phone": "+92 300 1234567"}) for i in range(20)] + [b"{broken", None]
+
+
+async def _ready(pool: IntakePool, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while pool.ready_helpers < pool.processes:
+        assert asyncio.get_running_loop().time() < deadline, "the helpers did not start"
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(broker="kafka://127.0.0.1:1", partitions=4, data_dir=tmp_path)
+
+
+async def test_a_helper_prepares_exactly_what_the_worker_would(settings) -> None:
+    held = {0, 1, 2}
+    local = _local(settings, held, BannedIndex())
+    pool = IntakePool(local, {name: getattr(settings, name) for name in SPEC_FIELDS}, 1, held=lambda: held)
+    await pool.start()
+    try:
+        await _ready(pool)
+        values = _values()
+        helped = await pool.prepare(values, NOW)
+        assert pool.batches_helped == 1 and pool.batches_local == 0
+        assert helped == local.prepare(values, NOW)
+        assert {type(x).__name__ for x in helped} == {"Ready", "Forward", "Rejected"}  # partition 3 is not held
+        # what the worker tells it reaches it before the batches sent after: partitions, banned accounts
+        held.add(3)
+        pool.held(held)
+        local.enricher.mirrors.add("x", "acct5")  # type: ignore[union-attr]
+        pool.banned("x", "acct5")
+        values = [report("m1", url="https://x.com/acct5_backup/status/1")]
+        helped = await pool.prepare(values, NOW)
+        assert helped == local.prepare(values, NOW)
+        assert isinstance(helped[0], Ready) and json.loads(helped[0].routed)["mirror_of"]["account"] == "acct5"
+    finally:
+        await pool.stop()
+
+
+async def test_a_helper_that_dies_is_replaced_and_its_batch_prepared_by_the_worker(settings) -> None:
+    local = _local(settings, {0, 1, 2, 3}, BannedIndex())
+    pool = IntakePool(local, {name: getattr(settings, name) for name in SPEC_FIELDS}, 1, held=lambda: {0, 1, 2, 3})
+    await pool.start()
+    try:
+        await _ready(pool)
+        first = pool._helpers[0]
+        assert first is not None
+        os.kill(first.process.pid, signal.SIGKILL)
+        values = _values()
+        assert await pool.prepare(values, NOW) == local.prepare(values, NOW)  # prepared here meanwhile
+        await _ready(pool)
+        assert pool._helpers[0] is not first and pool.restarts == 1
+        assert await pool.prepare(values, NOW) == local.prepare(values, NOW)
+        assert pool.batches_helped >= 1
+    finally:
+        await pool.stop()
+    assert first.process.returncode is not None
+
+
+def test_the_helper_loop_answers_in_order_and_ends_with_its_input(settings, tmp_path) -> None:
+    from router.pool import _LENGTH, frame
+
+    source = tmp_path / "in"
+    source.write_bytes(frame(("init", {name: getattr(settings, name) for name in SPEC_FIELDS}))
+                       + frame(("held", [0, 1, 2, 3])) + frame(("batch", NOW, _values()))
+                       + frame(("surprise",)))
+    sink = tmp_path / "out"
+    with source.open("rb") as src, sink.open("wb") as out:
+        assert serve(src, out) == 0
+    data = sink.read_bytes()
+    import pickle
+
+    answers = []
+    while data:
+        n = _LENGTH.unpack(data[:4])[0]
+        answers.append(pickle.loads(data[4:4 + n]))
+        data = data[4 + n:]
+    assert [a[0] for a in answers] == ["ready", "done", "note"]
+    assert len(answers[1][1]) == len(_values())
+
+
+def test_auto_takes_one_helper_per_spare_cpu() -> None:
+    assert helper_count("auto", cpus=1) == 0
+    assert helper_count("auto", cpus=2) == 1
+    assert helper_count("auto", cpus=64) == 4
+    assert helper_count(3) == 3 and helper_count(0) == 0
+    assert 1 <= available_cpus() <= (os.cpu_count() or 1)
