@@ -13,7 +13,8 @@ the moment the last one is fully processed (the baseline: its output acknowledge
 the router: every record it produced acknowledged, counted by the worker's
 ``router_records_done_total``). Latency: reports sent at a fixed rate (1,000/s), each timed from
 its send to its output (the baseline's record, the router's receipt) read back by this process.
-The worker's peak memory (VmHWM) and CPU come from /proc. Each measure is repeated and the median
+The worker's peak memory (VmHWM) and CPU come from /proc, its intake helper processes included (their peaks
+added to its own). Each measure is repeated and the median
 printed. It is a command, not a test: it prints figures.
 """
 
@@ -127,13 +128,31 @@ async def raw_loop(bootstrap: str, source: str, sink: str, group: str, expect: i
 
 
 # --- process measurements ---------------------------------------------------------------------------
-def _proc(pid: int) -> tuple[int, float]:
-    """(peak RSS in bytes, CPU seconds) of a process."""
-    status = Path(f"/proc/{pid}/status").read_text()
+def _one(pid: int) -> tuple[int, float]:
+    """(peak RSS in bytes, CPU seconds) of one process (0, 0.0 once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0, 0.0
     hwm = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM")) * 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return hwm, (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _proc(pid: int) -> tuple[int, float]:
+    """(peak RSS in bytes, CPU seconds) of a process and its children (the worker's intake helpers):
+    the peaks are added, an upper bound of the peak of the whole."""
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        children = []
+    hwm, cpu = _one(pid)
+    for child in children:
+        child_hwm, child_cpu = _one(child)
+        hwm += child_hwm
+        cpu += child_cpu
+    return hwm, cpu
 
 
 @dataclass

@@ -48,6 +48,7 @@ class WorkerCounters:
     reloads_failed: int = 0
     acknowledged_intake: int = 0
     acknowledged_cases: int = 0
+    intake_batches_worker: int = 0  # intake batches prepared in this process (not by a helper)
     routed_by_platform: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:

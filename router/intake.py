@@ -57,6 +57,7 @@ class Intake:
         now = self.clock()
         values = [m.value for m in messages]
         if self.pool is None:
+            self.counters.intake_batches_worker += 1
             return now, self.preparer.prepare(values, now)
         return now, await self.pool.prepare(values, now)
 
@@ -66,6 +67,7 @@ class Intake:
         if prepared is None:
             now = self.clock()
             results = self.preparer.prepare([m.value for m in messages], now)
+            self.counters.intake_batches_worker += 1
         else:
             now, results = prepared
         out = Outbox()

@@ -37,6 +37,9 @@ METRICS: dict[str, tuple[str, str]] = {
     "router_pending_deadlines": ("gauge", "Entries in the SLA deadline index"),
     "router_banned_accounts": ("gauge", "Known banned or actioned accounts (watchlist and platform actions)"),
     "router_uptime_seconds": ("gauge", "Seconds since this worker started"),
+    "router_intake_helpers": ("gauge", "Intake helper processes running and ready, and configured (state)"),
+    "router_intake_batches_total": ("counter", "Intake batches prepared, by where (helper process or worker)"),
+    "router_intake_helper_restarts_total": ("counter", "Intake helper processes started again after exiting"),
 }
 
 
@@ -54,6 +57,7 @@ class Snapshot:
     pending_deadlines: int
     banned_accounts: int
     uptime_s: float
+    intake: dict[str, int]
 
 
 def snapshot(runtime: Any) -> Snapshot:
@@ -73,7 +77,17 @@ def snapshot(runtime: Any) -> Snapshot:
         pending_deadlines=len(runtime.index),
         banned_accounts=len(runtime.banned.index),
         uptime_s=time.time() - runtime.started_at,
+        intake=_intake(runtime),
     )
+
+
+def _intake(runtime: Any) -> dict[str, int]:
+    pool = runtime.pool
+    local = runtime.counters.intake_batches_worker
+    if pool is None:
+        return {"configured": 0, "ready": 0, "helper": 0, "worker": local, "restarts": 0}
+    return {"configured": pool.processes, "ready": pool.ready_helpers, "helper": pool.batches_helped,
+            "worker": local + pool.batches_local, "restarts": pool.restarts}
 
 
 def _line(name: str, value: float, **labels: str) -> str:
@@ -165,6 +179,12 @@ def prometheus(snap: Snapshot) -> str:
     family("router_pending_deadlines", [_line("router_pending_deadlines", snap.pending_deadlines)])
     family("router_banned_accounts", [_line("router_banned_accounts", snap.banned_accounts)])
     family("router_uptime_seconds", [_line("router_uptime_seconds", round(snap.uptime_s, 1))])
+    i = snap.intake
+    family("router_intake_helpers", [_line("router_intake_helpers", i["ready"], state="ready"),
+                                     _line("router_intake_helpers", i["configured"], state="configured")])
+    family("router_intake_batches_total", [_line("router_intake_batches_total", i["helper"], where="helper"),
+                                           _line("router_intake_batches_total", i["worker"], where="worker")])
+    family("router_intake_helper_restarts_total", [_line("router_intake_helper_restarts_total", i["restarts"])])
     return "\n".join(out) + "\n"
 
 
