@@ -247,10 +247,10 @@ class Runtime:
             await self.pool.start()
             self.intake.pool = self.pool
         self.runners = [
-            LaneRunner(self.intake_lane, self.intake.process, self.publisher, lambda m: m.ack(consumer),
+            LaneRunner(self.intake_lane, self.intake.process, self.publisher, consumer.ack_many,
                        batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=intake_done,
                        prepare=self.intake.prepare if self.pool else None, max_preparing=2 * helpers + 2),
-            LaneRunner(self.case_lane, self.caselane.process, self.publisher, lambda m: m.ack(consumer),
+            LaneRunner(self.case_lane, self.caselane.process, self.publisher, consumer.ack_many,
                        batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=cases_done),
         ]
         log.info("worker.lanes_started", worker_id=s.worker_id)

@@ -23,14 +23,15 @@ _JSON = b"application/json"
 
 
 _SECONDS: dict[int, str] = {}
-_LAST: list[Any] = [None, ""]
+_FORMATTED: dict[float, str] = {}
 
 
 def rfc3339(ts: float) -> str:
-    """UTC, millisecond precision, ``Z`` offset. Hot path: a batch shares one ``now``, so the last
-    answer is kept, and so is each formatted second."""
-    if ts == _LAST[0]:
-        return _LAST[1]  # type: ignore[no-any-return]
+    """UTC, millisecond precision, ``Z`` offset. Hot path: a batch shares one ``now`` and the few
+    deadlines the policy derives from it, so recent answers are kept (and each formatted second)."""
+    text = _FORMATTED.get(ts)
+    if text is not None:
+        return text
     seconds, millis = divmod(round(ts * 1000), 1000)
     prefix = _SECONDS.get(seconds)
     if prefix is None:
@@ -38,7 +39,9 @@ def rfc3339(ts: float) -> str:
             _SECONDS.clear()
         prefix = _SECONDS[seconds] = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     text = f"{prefix}.{millis:03d}Z"
-    _LAST[0], _LAST[1] = ts, text
+    if len(_FORMATTED) > 256:
+        _FORMATTED.clear()
+    _FORMATTED[ts] = text
     return text
 
 

@@ -23,6 +23,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+from faust.types.tuples import ack_lock
+from mode.utils.futures import notify
 
 log = structlog.get_logger("router.lanes")
 
@@ -139,6 +141,38 @@ class LaneConsumer(faust_aiokafka.Consumer):
                 return
             raise
 
+    def ack_many(self, messages: Iterable[Any]) -> None:
+        """``message.ack(consumer)`` for each message, in one critical section: the same bookkeeping
+        as ``Message.ack`` -> ``ConsumerMessage.on_final_ack`` -> ``Consumer.ack`` (Faust 0.15), once
+        per batch rather than once per record with its lock and lookups each time."""
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        committed_offset = self._committed_offset
+        acked_index = self._acked_index
+        acked = self._acked
+        unacked = self._unacked_messages
+        n = 0
+        with ack_lock:
+            for message in messages:
+                if message.acked:
+                    continue
+                message.refcount = max(message.refcount - 1, 0)
+                if message.refcount:
+                    continue
+                message.acked = True
+                if not acks_enabled_for(message.topic):
+                    continue
+                tp, offset = message.tp, message.offset
+                committed = committed_offset[tp]
+                if committed is None or offset >= committed:
+                    index = acked_index[tp]
+                    if offset not in index:
+                        unacked.discard(message)
+                        index.add(offset)
+                        acked[tp].append(offset)
+                        n += 1
+            self._n_acked += n
+            notify(self._waiting_for_ack)
+
     async def highwaters(self, *partitions: TP) -> Any:
         highwaters = dict(await super().highwaters(*partitions))
         if getattr(self.app, "router_fix_end_offsets", False):
@@ -204,7 +238,7 @@ class LaneRunner:
     ``(batch, prepared)``. Several batches can be in flight; acknowledgements stay in order.
     """
 
-    def __init__(self, lane: Lane, process: Handler, publisher: Any, ack: Callable[[Any], None],
+    def __init__(self, lane: Lane, process: Handler, publisher: Any, ack: Callable[[list[Any]], None],
                  batch_max: int, max_in_flight: int = 8,
                  on_batch: Callable[[int], None] | None = None, prepare: Preparation | None = None,
                  max_preparing: int = 2) -> None:
@@ -258,8 +292,7 @@ class LaneRunner:
             if then:
                 await self._publisher.publish_and_wait(then, what="state")
             for batch, _, _ in entries:
-                for message in batch:
-                    self._ack(message)
+                self._ack(batch)
                 if self._on_batch is not None:
                     self._on_batch(len(batch))
             self._in_flight -= len(entries)

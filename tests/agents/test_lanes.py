@@ -36,11 +36,12 @@ async def test_records_are_acknowledged_in_order_after_publication() -> None:
     publisher = RecordingPublisher()
     acked: list[int] = []
 
-    def ack(m: Msg) -> None:
-        # when a record is acknowledged, its event and its state were published before
-        assert Record("events", m.key, m.value) in publisher.published
-        assert any(r.topic == "state" and r.key == m.key for r in publisher.published)
-        acked.append(m.offset)
+    def ack(batch: list[Msg]) -> None:
+        for m in batch:
+            # when a record is acknowledged, its event and its state were published before
+            assert Record("events", m.key, m.value) in publisher.published
+            assert any(r.topic == "state" and r.key == m.key for r in publisher.published)
+            acked.append(m.offset)
 
     runner = LaneRunner(lane, _process, publisher, ack, batch_max=7)
     msgs = [Msg("in", 0, i, str(i).encode(), b"v") for i in range(50)]
@@ -56,7 +57,7 @@ async def test_a_failed_publication_is_retried_before_acknowledging() -> None:
     lane = Lane("t", ["in"])
     publisher = RecordingPublisher(fail_times=1)
     acked: list[int] = []
-    runner = LaneRunner(lane, _process, publisher, lambda m: acked.append(m.offset), batch_max=10)
+    runner = LaneRunner(lane, _process, publisher, lambda batch: acked.extend(m.offset for m in batch), batch_max=10)
     await lane.put_many([Msg("in", 0, i, b"k", b"v") for i in range(3)])
     await _run_until(runner, lambda: len(acked) == 3)
     assert len([r for r in publisher.published if r.topic == "events"]) == 3
@@ -98,10 +99,42 @@ async def test_prepared_batches_are_processed_in_the_order_taken() -> None:
         assert prepared == [m.offset * 10 for m in batch]
         return _process(batch)
 
-    runner = LaneRunner(lane, process, publisher, lambda m: acked.append(m.offset), batch_max=5, prepare=prepare,
-                        max_preparing=3)
+    runner = LaneRunner(lane, process, publisher, lambda batch: acked.extend(m.offset for m in batch), batch_max=5,
+                        prepare=prepare, max_preparing=3)
     for i in range(0, 30, 5):  # one batch at a time, so that several are being prepared at once
         await lane.put_many([Msg("in", 0, j, str(j).encode(), b"v") for j in range(i, i + 5)])
     await _run_until(runner, lambda: len(acked) == 30)
     assert acked == list(range(30))
     assert [r.key for r in publisher.published if r.topic == "events"] == [str(i).encode() for i in range(30)]
+
+
+def test_acknowledging_a_batch_is_acknowledging_each_record(tmp_path) -> None:
+    """LaneConsumer.ack_many keeps Faust's books exactly as Message.ack does record by record."""
+    from faust.types import TP
+    from faust.types.tuples import ConsumerMessage
+
+    from router.app import build_app
+    from router.settings import load_settings
+
+    def consumer_and_messages(app_id: str):
+        app = build_app(load_settings(broker="kafka://127.0.0.1:1", store="memory", data_dir=tmp_path, app_id=app_id))
+        tp = TP("reports.submitted", 1)
+        messages = [ConsumerMessage("reports.submitted", 1, offset, 0.0, 0, [], b"k", b"v", None, 1, 1, tp)
+                    for offset in range(10)]
+        app.topics._acking_topics.add("reports.submitted")  # as once the app runs
+        consumer = app.consumer
+        consumer._committed_offset[tp] = 3  # records before 3 were committed already (a seek back)
+        for m in messages:
+            m.refcount = 2 if m.offset == 7 else 1  # another holder of record 7 has not let go yet
+            consumer._unacked_messages.add(m)
+        return consumer, messages, tp
+
+    one, ones, tp = consumer_and_messages("one")
+    for m in ones:
+        m.ack(one)
+    many, manys, _ = consumer_and_messages("many")
+    many.ack_many(manys)
+    assert [m.acked for m in ones] == [m.acked for m in manys] == [o != 7 for o in range(10)]
+    assert one._acked[tp] == many._acked[tp] == [3, 4, 5, 6, 8, 9]
+    assert one._acked_index[tp] == many._acked_index[tp] and one._n_acked == many._n_acked == 6
+    assert sorted(m.offset for m in one._unacked_messages) == sorted(m.offset for m in many._unacked_messages)

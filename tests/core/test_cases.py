@@ -165,3 +165,19 @@ def test_evolve_refuses_unknown_fields() -> None:
                      deadlines=D, now=1.0)
     with pytest.raises(TypeError, match="no field 'nope'"):
         case.evolve(nope=1)
+
+
+@given(st.integers(min_value=0, max_value=3), st.sampled_from(["open", "closed"]), st.booleans())
+def test_the_fast_constructor_builds_what_the_dataclass_builds(responses: int, status: str, acked: bool) -> None:
+    from dataclasses import asdict, fields
+
+    case = new_case().evolve(responses=responses, status=status, acked_at=T0 + 1 if acked else None)
+    data = asdict(case)
+    rebuilt = Case.from_dict(data)
+    reference = Case(**{f.name: tuple(data[f.name]) if isinstance(data[f.name], list) else data[f.name]
+                        for f in fields(Case)})
+    assert rebuilt == reference == case and type(rebuilt) is Case
+    assert Case.from_dict({k: v for k, v in data.items() if k not in ("references", "status")}) == case.evolve(
+        references=(), status="open")
+    with pytest.raises(TypeError):
+        Case.from_dict({**data, "no_such_field": 1})
