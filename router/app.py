@@ -33,9 +33,10 @@ from router.lanes import Lane, LaneRunner, LaneTransport
 from router.logs import RecordLog
 from router.metrics import records as metric_records
 from router.metrics import snapshot
-from router.output import Outbox, Publisher
+from router.output import Outbox
 from router.pool import SPEC_FIELDS, IntakePool, helper_count
 from router.prepare import Preparer
+from router.publisher import Publisher
 from router.settings import Settings
 from router.state import TableState, case_state, stats_state
 
@@ -131,7 +132,7 @@ class Runtime:
         self.topics = Topics(receipts=s.topic_receipts, breaches=s.topic_breaches, review=s.topic_review,
                              outbound_prefix=s.topic_outbound_prefix, source=self.source)
         self.casework = CaseWork(
-            cases=case_state(self.cases_table, s.case_cache), stats=stats_state(self.stats_table), policy=config.policy,
+            cases=case_state(self.cases_table), stats=stats_state(self.stats_table), policy=config.policy,
             topics=self.topics, counters=self.counters, index=self.index, retention_s=s.case_retention_s,
             on_actioned_account=self.banned.record,
         )
@@ -249,7 +250,7 @@ class Runtime:
         self.runners = [
             LaneRunner(self.intake_lane, self.intake.process, self.publisher, consumer.ack_many,
                        batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=intake_done,
-                       prepare=self.intake.prepare if self.pool else None, max_preparing=2 * helpers + 2),
+                       prepare=self.intake.prepare if self.pool else None, max_preparing=helpers + 1),
             LaneRunner(self.case_lane, self.caselane.process, self.publisher, consumer.ack_many,
                        batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=cases_done),
         ]
@@ -291,8 +292,6 @@ class Runtime:
         if gone:
             self.casework.forget_partitions(gone)
         new = now_held - self.held
-        if new:  # recovered by Faust underneath: nothing cached may stand for them
-            self.casework.cases.forget()
         indexed = sum(self.casework.index_partition(p) for p in sorted(new))
         self.held.clear()
         self.held.update(now_held)

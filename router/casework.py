@@ -18,12 +18,14 @@ from router.core.cases import Case, apply_response, attach, due_breaches, mark_b
 from router.core.deadlines import DeadlineIndex, next_due
 from router.core.platforms import UNKNOWN
 from router.core.policy import SlaPolicy
-from router.events import breach, ce_headers, dumps, receipt
+from router.events import Topics, breach, ce_headers, dumps, receipt
 from router.output import Outbox
 from router.state import TableState
 
 if TYPE_CHECKING:
     from router.prepare import Ready
+
+__all__ = ["CaseWork", "Topics", "WorkerCounters"]
 
 log = structlog.get_logger("router.cases")
 
@@ -53,18 +55,6 @@ class WorkerCounters:
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__ if k != "routed_by_platform"}  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class Topics:
-    receipts: str
-    breaches: str
-    review: str
-    outbound_prefix: str
-    source: str  # CloudEvents source
-
-    def outbound(self, platform: str) -> str:
-        return self.review if platform == UNKNOWN else f"{self.outbound_prefix}{platform}"
 
 
 def stats_key(partition: int) -> str:
@@ -105,8 +95,6 @@ class CaseWork:
         self._dirty.clear()
 
     def forget_partitions(self, partitions: set[int]) -> None:
-        if partitions:
-            self.cases.forget()
         for partition in partitions:
             self._stats.pop(partition, None)
             self._dirty.discard(partition)

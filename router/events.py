@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +18,24 @@ import orjson
 
 from router.core.cases import Case, breach_id
 from router.core.enrich import Enriched
+from router.core.platforms import UNKNOWN
 from router.output import Headers
 
 _JSON = b"application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Where the case records go (from the settings) and the CloudEvents source they carry."""
+
+    receipts: str
+    breaches: str
+    review: str
+    outbound_prefix: str
+    source: str  # CloudEvents source
+
+    def outbound(self, platform: str) -> str:
+        return self.review if platform == UNKNOWN else f"{self.outbound_prefix}{platform}"
 
 
 _SECONDS: dict[int, str] = {}

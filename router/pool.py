@@ -25,21 +25,20 @@ import contextlib
 import math
 import os
 import pickle
-import struct
 import sys
 import time
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import structlog
 
+from router.helper import LENGTH, frame
 from router.prepare import Prepared, Preparer
 
 log = structlog.get_logger("router.pool")
 
-_LENGTH = struct.Struct(">I")
 #: the settings a helper needs (the rest of its environment is the worker's own)
 SPEC_FIELDS = ("platforms", "watchlist", "sla_policy", "topic_receipts", "topic_breaches", "topic_review",
                "topic_outbound_prefix", "app_id", "partitions", "max_record_bytes")
@@ -64,11 +63,6 @@ def helper_count(setting: int | str, cpus: int | None = None) -> int:
     if setting != "auto":
         return int(setting)
     return max(0, min(4, (cpus or available_cpus()) - 1))
-
-
-def frame(message: Any) -> bytes:
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _LENGTH.pack(len(payload)) + payload
 
 
 class HelperGone(RuntimeError):
@@ -99,8 +93,8 @@ class _Helper:
     async def receive(self) -> Any:
         stdout = self.process.stdout
         assert stdout is not None
-        header = await stdout.readexactly(_LENGTH.size)
-        return pickle.loads(await stdout.readexactly(_LENGTH.unpack(header)[0]))
+        header = await stdout.readexactly(LENGTH.size)
+        return pickle.loads(await stdout.readexactly(LENGTH.unpack(header)[0]))
 
     def fail_pending(self) -> None:
         while self.pending:
@@ -150,7 +144,7 @@ class IntakePool:
 
         try:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "router.pool", stdin=asyncio.subprocess.PIPE,
+                sys.executable, "-m", "router.helper", stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         except OSError as exc:
             log.error("intake.helper_not_started", helper=number, error=type(exc).__name__)
@@ -268,127 +262,3 @@ class IntakePool:
     @property
     def ready_helpers(self) -> int:
         return sum(1 for helper in self._helpers if helper is not None and helper.ready)
-
-
-# --- the helper process ---------------------------------------------------------------------------
-def _read_exactly(stream: BinaryIO, n: int) -> bytes | None:
-    data = stream.read(n)
-    if len(data) < n:
-        return None
-    return data
-
-
-def _build(spec: dict[str, Any]) -> tuple[Preparer, set[int], Any]:
-    from router.casework import Topics
-    from router.config import load_config
-    from router.core.enrich import Enricher
-    from router.core.mirrors import BannedIndex
-    from router.settings import load_settings
-
-    settings = load_settings(**spec)
-    config = load_config(settings)
-    held: set[int] = set()
-    banned = BannedIndex()
-    topics = Topics(receipts=settings.topic_receipts, breaches=settings.topic_breaches,
-                    review=settings.topic_review, outbound_prefix=settings.topic_outbound_prefix,
-                    source=f"/report-router/{settings.app_id}")
-    preparer = Preparer(enricher=Enricher(config.registry, config.matcher, config.ip_table, banned),
-                        policy=config.policy, topics=topics, partitions=settings.partitions,
-                        max_bytes=settings.max_record_bytes, holds=held.__contains__)
-    return preparer, held, (settings, config.registry, banned)
-
-
-def _reload(preparer: Preparer, context: Any) -> str | None:
-    from router.config import ConfigError, load_sla_policy, load_watchlist
-
-    settings, registry, _ = context
-    try:
-        _, matcher = load_watchlist(settings)
-        policy = load_sla_policy(settings, registry)
-    except ConfigError as exc:
-        return str(exc)
-    preparer.enricher.matcher = matcher
-    preparer.policy = policy
-    return None
-
-
-def serve(source: BinaryIO, sink: BinaryIO) -> int:
-    """The helper's loop: answer the worker's frames until its input ends.
-
-    Answers are written by a thread of their own: a batch's results (about 1.5 KB a report) fill
-    the pipe many times over, and the next batch is prepared while the worker reads them."""
-    import queue
-    import threading
-
-    outgoing: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-
-    def writer() -> None:
-        while (data := outgoing.get()) is not None:
-            sink.write(data)
-            sink.flush()
-
-    thread = threading.Thread(target=writer, name="answers", daemon=True)
-    thread.start()
-    try:
-        return _serve(source, lambda message: outgoing.put(frame(message)))
-    finally:
-        outgoing.put(None)
-        thread.join(timeout=10)
-
-
-def _serve(source: BinaryIO, send: Any) -> int:
-    import gc
-
-    preparer: Preparer | None = None
-    held: set[int] = set()
-    context: Any = None
-    while True:
-        header = _read_exactly(source, _LENGTH.size)
-        if header is None:
-            return 0
-        payload = _read_exactly(source, _LENGTH.unpack(header)[0])
-        if payload is None:
-            return 0
-        message = pickle.loads(payload)
-        kind = message[0]
-        if kind == "batch":
-            assert preparer is not None
-            send(("done", preparer.prepare(message[2], message[1])))
-        elif kind == "ban":
-            for platform, account in message[1]:
-                context[2].add(platform, account)
-        elif kind == "held":
-            held.clear()
-            held.update(message[1])
-        elif kind == "init":
-            preparer, held, context = _build(message[1])
-            gc.collect()
-            gc.freeze()  # the data files' structures live as long as the process (see router.worker)
-            gc.set_threshold(20_000, 20, 20)
-            send(("ready",))
-        elif kind == "reload":
-            assert preparer is not None
-            problem = _reload(preparer, context)
-            if problem is not None:
-                send(("note", "intake.helper_reload_refused", {"error": problem}))
-        else:
-            send(("note", "intake.helper_unknown_message", {"kind": str(kind)[:40]}))
-
-
-def main() -> int:  # pragma: no cover - runs as the helper process (tests/agents/test_pool.py)
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the worker's to handle; input EOF ends us
-    for fd in (0, 1):  # pipes of 1 MiB rather than 64 KiB: fewer wake-ups per batch on both sides
-        with contextlib.suppress(OSError, AttributeError):
-            import fcntl
-
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-    source = os.fdopen(os.dup(0), "rb", buffering=1 << 16)
-    sink = os.fdopen(os.dup(1), "wb", buffering=1 << 16)
-    os.dup2(2, 1)  # anything printed by mistake goes to the log stream, never into the protocol
-    return serve(source, sink)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

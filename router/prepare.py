@@ -17,14 +17,13 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from router.casework import Topics
 from router.core.cases import open_case
 from router.core.enrich import Enriched, Enricher
 from router.core.platforms import UNKNOWN
 from router.core.policy import SlaPolicy
 from router.core.urls import UrlError
 from router.decode import Rejection, decode_report
-from router.events import dumps, internal_report, receipt, routed
+from router.events import Topics, dumps, internal_report, receipt, routed
 from router.output import key_hash
 
 

@@ -51,9 +51,6 @@ class Settings(BaseSettings):
     # without bound under a long run; these keep it under ~(2 x buffer + cache) x partitions held.
     rocksdb_write_buffer_mb: int = Field(1, ge=1, le=1024)
     rocksdb_block_cache_mb: int = Field(2, ge=1, le=65536)
-    # cases kept decoded in memory in front of RocksDB, the most recently used (repeat reports of
-    # a recent target, the usual kind, then read nothing from disk)
-    case_cache: int = Field(10_000, ge=0, le=10_000_000)
     partitions: int = Field(8, ge=1, le=1024)
     replication: int = Field(1, ge=1, le=10)
 
@@ -91,7 +88,7 @@ class Settings(BaseSettings):
     # most bytes one fetch brings in over all partitions: a bound on fetched records not yet
     # processed. aiokafka's default is 50 MB and Faust does not expose it; the 1 MiB per partition
     # is not honoured by every broker (the embedded one answers with about 5 MB of one partition)
-    fetch_max_mb: int = Field(4, ge=1, le=1024)
+    fetch_max_mb: int = Field(2, ge=1, le=1024)
     fix_end_offsets: Literal["auto", "on", "off"] = "auto"
 
     # --- web and logs --------------------------------------------------------------------------

@@ -13,7 +13,6 @@ RocksDB keeps bytes and decodes on read.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -80,71 +79,42 @@ class _Store:
 
 
 class TableState(Generic[T]):
-    """Typed access to one table: ``decode``/``encode`` convert between objects and JSON dicts.
+    """Typed access to one table: ``decode``/``encode`` convert between objects and JSON dicts."""
 
-    With RocksDB, the ``cache_size`` keys used last are kept in memory (decoded once read): a
-    repeat report of a recent target, the usual kind, then costs neither a RocksDB read nor a JSON
-    decode. The cache follows the writes made through this object; ``forget`` empties it, for when
-    partitions change hands (their data then changes underneath, through Faust's recovery)."""
-
-    def __init__(self, table: Any, decode: Callable[[dict[str, Any]], T], encode: Callable[[T], dict[str, Any]],
-                 cache_size: int = 0):
+    def __init__(self, table: Any, decode: Callable[[dict[str, Any]], T], encode: Callable[[T], dict[str, Any]]):
         self._store = _Store(table)
         self._decode = decode
         self._encode = encode
         self.changelog_topic: str = table.changelog_topic.get_topic_name()
-        self._cache: OrderedDict[bytes, Any] = OrderedDict()  # least recently used first
-        self._cache_size = 0 if self._store.memory else cache_size
-
-    def _remember(self, kb: bytes, value: Any) -> None:
-        cache = self._cache
-        cache[kb] = value
-        cache.move_to_end(kb)
-        if len(cache) > self._cache_size:
-            cache.popitem(last=False)
 
     def get(self, partition: int, key: str) -> T | None:
         kb = key.encode()
-        value = self._cache.get(kb) if self._cache_size else None
+        value = self._store.get(partition, kb)
         if value is None:
-            value = self._store.get(partition, kb)
-            if value is None:
-                return None
+            return None
         if isinstance(value, (bytes, bytearray, memoryview)):
             obj = self._decode(orjson.loads(value))
             if self._store.memory:
                 self._store.store.data[kb] = obj  # decode once: keep the object
-        else:
-            obj = value
-        if self._cache_size:
-            self._remember(kb, obj)
-        return obj  # type: ignore[no-any-return]
+            return obj
+        return value  # type: ignore[no-any-return]
 
     def put(self, partition: int, key: str, obj: T, outbox: Outbox) -> None:
         kb = key.encode()
         raw = dumps(self._encode(obj))
         self._store.put(partition, kb, obj, raw)
-        if self._cache_size:
-            self._remember(kb, obj)
         outbox.persist(self.changelog_topic, kb, raw, partition)
 
     def put_raw(self, partition: int, key: str, raw: bytes, outbox: Outbox) -> None:
         """Store a value already encoded (decoded on its first read)."""
         kb = key.encode()
         self._store.put(partition, kb, raw, raw)
-        if self._cache_size:
-            self._remember(kb, raw)
         outbox.persist(self.changelog_topic, kb, raw, partition)
 
     def delete(self, partition: int, key: str, outbox: Outbox) -> None:
         kb = key.encode()
         self._store.delete(partition, kb)
-        self._cache.pop(kb, None)
         outbox.persist(self.changelog_topic, kb, None, partition)
-
-    def forget(self) -> None:
-        """Empty the cache (partitions changed hands)."""
-        self._cache.clear()
 
     def items(self, partition: int) -> Iterator[tuple[str, T]]:
         for kb, value in self._store.items(partition):
@@ -156,9 +126,9 @@ class TableState(Generic[T]):
         return self._store.size()
 
 
-def case_state(table: Any, cache_size: int = 0) -> TableState[Case]:
+def case_state(table: Any) -> TableState[Case]:
     # orjson serialises the (slotted) dataclass itself: no intermediate dict
-    return TableState(table, Case.from_dict, lambda case: case, cache_size)  # type: ignore[arg-type,return-value]
+    return TableState(table, Case.from_dict, lambda case: case)  # type: ignore[arg-type,return-value]
 
 
 def stats_state(table: Any) -> TableState[PartitionStats]:

@@ -14,7 +14,8 @@ from router.casework import Topics
 from router.config import load_config
 from router.core.enrich import Enricher
 from router.core.mirrors import BannedIndex
-from router.pool import SPEC_FIELDS, IntakePool, available_cpus, helper_count, serve
+from router.helper import serve
+from router.pool import SPEC_FIELDS, IntakePool, available_cpus, helper_count
 from router.prepare import Preparer, Ready
 from router.settings import load_settings
 from tests.agents.fakes import report
@@ -94,7 +95,7 @@ async def test_a_helper_that_dies_is_replaced_and_its_batch_prepared_by_the_work
 
 
 def test_the_helper_loop_answers_in_order_and_ends_with_its_input(settings, tmp_path) -> None:
-    from router.pool import _LENGTH, frame
+    from router.helper import LENGTH, frame
 
     source = tmp_path / "in"
     source.write_bytes(frame(("init", {name: getattr(settings, name) for name in SPEC_FIELDS}))
@@ -108,7 +109,7 @@ def test_the_helper_loop_answers_in_order_and_ends_with_its_input(settings, tmp_
 
     answers = []
     while data:
-        n = _LENGTH.unpack(data[:4])[0]
+        n = LENGTH.unpack(data[:4])[0]
         answers.append(pickle.loads(data[4:4 + n]))
         data = data[4 + n:]
     assert [a[0] for a in answers] == ["ready", "done", "note"]

@@ -1,5 +1,5 @@
 """Table access by partition (router.state) on a real RocksDB store: what is written is read
-back, through the cache of recent cases or from RocksDB, and the changelog gets every change."""
+back, and the changelog gets every change."""
 
 from __future__ import annotations
 
@@ -12,14 +12,9 @@ from router.state import case_state
 from tests.core.test_cases import new_case
 
 
-def _table(tmp_path, cache_size: int):
+def test_cases_are_read_back_from_rocksdb(tmp_path) -> None:
     app = faust.App("state-test", broker="kafka://127.0.0.1:1", store="rocksdb://", datadir=str(tmp_path))
-    table = app.Table("cases", partitions=4, key_type=bytes, value_type=bytes)
-    return case_state(table, cache_size)
-
-
-def test_cases_are_read_back_through_the_cache_and_from_rocksdb(tmp_path) -> None:
-    state = _table(tmp_path, cache_size=2)
+    state = case_state(app.Table("cases", partitions=4, key_type=bytes, value_type=bytes))
     out = Outbox()
     cases = [new_case(case_id=f"x-{i}") for i in range(3)]
     state.put_raw(1, cases[0].case_id, dumps(cases[0]), out)  # type: ignore[arg-type]
@@ -27,17 +22,9 @@ def test_cases_are_read_back_through_the_cache_and_from_rocksdb(tmp_path) -> Non
     state.put(2, cases[2].case_id, cases[2], out)
     assert [r.key for r in out.then] == [c.case_id.encode() for c in cases]
     assert all(r.topic == "state-test-cases-changelog" for r in out.then)
-    assert len(state._cache) == 2  # the least recently used one went, RocksDB keeps it
     for partition, case in zip((1, 1, 2), cases, strict=True):
-        assert state.get(partition, case.case_id) == case
-    state.forget()
-    assert state._cache == {} and state.get(1, "x-0") == cases[0] and state.get(1, "nothing") is None
+        got = state.get(partition, case.case_id)
+        assert got == case and isinstance(got, Case)
+    assert state.get(1, "nothing") is None and state.get(2, "x-0") is None  # another partition's database
     state.delete(1, "x-0", out)
     assert state.get(1, "x-0") is None and out.then[-1].value is None
-
-
-def test_without_a_cache_every_read_goes_to_rocksdb(tmp_path) -> None:
-    state = _table(tmp_path, cache_size=0)
-    case = new_case(case_id="x-9")
-    state.put(3, case.case_id, case, Outbox())
-    assert state._cache == {} and state.get(3, "x-9") == case and isinstance(state.get(3, "x-9"), Case)
