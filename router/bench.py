@@ -276,7 +276,7 @@ def router_throughput(records: list[tuple[bytes, bytes]], workdir: Path, store: 
                 say(f"    ... {done:,.0f} of {n:,} reports done, worker peak memory "
                     f"{_proc(worker.process.pid)[0] / 2**20:,.0f} MB")
                 last_print = time.monotonic()
-            time.sleep(0.05)
+            time.sleep(0.2)  # each read of /metrics costs the worker a snapshot: not too often
         assert start is not None
         wall = time.monotonic() - start
         hwm, cpu1 = _proc(worker.process.pid)

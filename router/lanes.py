@@ -96,9 +96,35 @@ class LaneConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> LaneConsumerThread:
         return LaneConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    async def _fetch(self, timeout: float) -> list[tuple[TP, list[Any]]]:
+        """Faust's ``Consumer.getmany`` (0.15), with its per-record work done once per partition: the
+        fetched records as messages, grouped by partition, in offset order. The same checks: none
+        while the flow is stopped (a rebalance: seek back to the committed offsets instead), none
+        of a partition no longer active, none after the consumer generation changed."""
+        records, active_partitions = await self._wait_next_records(timeout)
+        generation_id = self.app.consumer_generation_id
+        if records is None or self.should_stop:
+            return []
+        if not self.flow_active:
+            try:
+                await self.perform_seek()
+            except Exception as exc:  # as Faust: logged, the next fetch tries again
+                self.log.warning(f"exception performing seek when flow not active {exc}")
+            return []
+        to_message = self._to_message
+        buffered = self._buffered_partitions
+        track = self.app.monitor.track_tp_end_offset
+        out: list[tuple[TP, list[Any]]] = []
+        for tp, tp_records in records.items():
+            if not self.flow_active or self.app.consumer_generation_id != generation_id:
+                break
+            if active_partitions is None or tp in active_partitions or tp in buffered:
+                track(tp, self.highwater(tp))
+                out.append((tp, [to_message(tp, record) for record in tp_records]))
+        return out
+
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - exercised end to end
         lanes: dict[str, Lane] = self.app.router_lanes  # type: ignore[attr-defined]
-        getmany = self.getmany
         callback = self.callback
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
@@ -107,30 +133,28 @@ class LaneConsumer(faust_aiokafka.Consumer):
         acks_enabled_for = self.app.topics.acks_enabled_for
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
-                pending: dict[Lane, list[Any]] = {}
-                async for tp, message in getmany(timeout=1.0):
-                    offset = message.offset
-                    r_offset = read_offset[tp]
-                    if r_offset is not None and offset < r_offset:
-                        continue  # already seen (a seek back after rebalance)
-                    if r_offset is not None and offset - r_offset > 1 and acks_enabled_for(message.topic):
-                        # records skipped by the broker (compaction, control records): let the
-                        # commit advance over the gap
-                        await self._add_gap(tp, r_offset + 1, offset)
+                for tp, messages in await self._fetch(timeout=1.0):
                     lane = lanes.get(tp.topic)
-                    if lane is None:
-                        await self.wait_first(callback(message), self.suspend_flow.wait())
-                    else:
-                        message.refcount += 1
-                        unacked.add(message)
-                        batch = pending.get(lane)
-                        if batch is None:
-                            pending[lane] = [message]
+                    r_offset = read_offset[tp]
+                    taken: list[Any] = []
+                    for message in messages:
+                        offset = message.offset
+                        if r_offset is not None:
+                            if offset < r_offset:
+                                continue  # already seen (a seek back after rebalance)
+                            if offset - r_offset > 1 and acks_enabled_for(message.topic):
+                                # records skipped by the broker (compaction, control records): let
+                                # the commit advance over the gap
+                                await self._add_gap(tp, r_offset + 1, offset)
+                        if lane is None:  # Faust's own topics: its conductor, record by record
+                            await self.wait_first(callback(message), self.suspend_flow.wait())
                         else:
-                            batch.append(message)
-                    read_offset[tp] = offset
-                for lane, messages in pending.items():
-                    await lane.put_many(messages)
+                            message.refcount += 1
+                            unacked.add(message)
+                            taken.append(message)
+                        read_offset[tp] = r_offset = offset
+                    if taken:
+                        await lane.put_many(taken)  # type: ignore[union-attr]
                 await asyncio.sleep(0)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
