@@ -106,7 +106,6 @@ class Runtime:
         self.broker_up = False
         self.producer_ready = asyncio.Event()
         self.publisher: Publisher | None = None
-        self.source = f"/report-router/{settings.app_id}"
         self.runners: list[LaneRunner] = []
         self.pool: IntakePool | None = None
         # breaches raised by this worker per 10-second bucket, for the dashboard's chart (last hour)
@@ -129,8 +128,8 @@ class Runtime:
         self.banned_table = app.GlobalTable("banned", partitions=n, on_changelog_event=self._on_banned, **raw)
         self.banned = BannedAccounts(TableState(self.banned_table, dict, dict), n)
         self.banned.seed(config.watchlist)
-        self.topics = Topics(receipts=s.topic_receipts, breaches=s.topic_breaches, review=s.topic_review,
-                             outbound_prefix=s.topic_outbound_prefix, source=self.source)
+        self.topics = Topics.from_settings(s)
+        self.source = self.topics.source
         self.casework = CaseWork(
             cases=case_state(self.cases_table), stats=stats_state(self.stats_table), policy=config.policy,
             topics=self.topics, counters=self.counters, index=self.index, retention_s=s.case_retention_s,

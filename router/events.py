@@ -37,6 +37,12 @@ class Topics:
     def outbound(self, platform: str) -> str:
         return self.review if platform == UNKNOWN else f"{self.outbound_prefix}{platform}"
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> Topics:
+        """From ``router.settings.Settings`` (the CloudEvents source names the app)."""
+        return cls(receipts=settings.topic_receipts, breaches=settings.topic_breaches, review=settings.topic_review,
+                   outbound_prefix=settings.topic_outbound_prefix, source=f"/report-router/{settings.app_id}")
+
 
 _SECONDS: dict[int, str] = {}
 _FORMATTED: dict[float, str] = {}

@@ -33,38 +33,39 @@ def _read_exactly(stream: BinaryIO, n: int) -> bytes | None:
     return data
 
 
-def _build(spec: dict[str, Any]) -> tuple[Preparer, set[int], Any]:
-    from router.config import load_config
-    from router.core.enrich import Enricher
-    from router.core.mirrors import BannedIndex
-    from router.events import Topics
-    from router.settings import load_settings
+class _State:
+    """What a helper holds: the preparer and what the worker tells it (partitions held, banned
+    accounts), and what reloading the data files needs."""
 
-    settings = load_settings(**spec)
-    config = load_config(settings)
-    held: set[int] = set()
-    banned = BannedIndex()
-    topics = Topics(receipts=settings.topic_receipts, breaches=settings.topic_breaches,
-                    review=settings.topic_review, outbound_prefix=settings.topic_outbound_prefix,
-                    source=f"/report-router/{settings.app_id}")
-    preparer = Preparer(enricher=Enricher(config.registry, config.matcher, config.ip_table, banned),
-                        policy=config.policy, topics=topics, partitions=settings.partitions,
-                        max_bytes=settings.max_record_bytes, holds=held.__contains__)
-    return preparer, held, (settings, config.registry, banned)
+    def __init__(self, spec: dict[str, Any]) -> None:
+        from router.config import load_config
+        from router.core.enrich import Enricher
+        from router.core.mirrors import BannedIndex
+        from router.events import Topics
+        from router.settings import load_settings
 
+        self.settings = load_settings(**spec)
+        config = load_config(self.settings)
+        self.registry = config.registry
+        self.held: set[int] = set()
+        self.banned = BannedIndex()
+        self.preparer = Preparer(
+            enricher=Enricher(config.registry, config.matcher, config.ip_table, self.banned), policy=config.policy,
+            topics=Topics.from_settings(self.settings), partitions=self.settings.partitions,
+            max_bytes=self.settings.max_record_bytes, holds=self.held.__contains__)
 
-def _reload(preparer: Preparer, context: Any) -> str | None:
-    from router.config import ConfigError, load_sla_policy, load_watchlist
+    def reload(self) -> str | None:
+        """Re-read the watchlist and the SLA policy; the problem, if a file is refused."""
+        from router.config import ConfigError, load_sla_policy, load_watchlist
 
-    settings, registry, _ = context
-    try:
-        _, matcher = load_watchlist(settings)
-        policy = load_sla_policy(settings, registry)
-    except ConfigError as exc:
-        return str(exc)
-    preparer.enricher.matcher = matcher
-    preparer.policy = policy
-    return None
+        try:
+            _, matcher = load_watchlist(self.settings)
+            policy = load_sla_policy(self.settings, self.registry)
+        except ConfigError as exc:
+            return str(exc)
+        self.preparer.enricher.matcher = matcher
+        self.preparer.policy = policy
+        return None
 
 
 def serve(source: BinaryIO, sink: BinaryIO) -> int:
@@ -94,9 +95,7 @@ def serve(source: BinaryIO, sink: BinaryIO) -> int:
 def _serve(source: BinaryIO, send: Any) -> int:
     import gc
 
-    preparer: Preparer | None = None
-    held: set[int] = set()
-    context: Any = None
+    state: _State | None = None
     while True:
         header = _read_exactly(source, LENGTH.size)
         if header is None:
@@ -106,24 +105,24 @@ def _serve(source: BinaryIO, send: Any) -> int:
             return 0
         message = pickle.loads(payload)
         kind = message[0]
-        if kind == "batch":
-            assert preparer is not None
-            send(("done", preparer.prepare(message[2], message[1])))
-        elif kind == "ban":
-            for platform, account in message[1]:
-                context[2].add(platform, account)
-        elif kind == "held":
-            held.clear()
-            held.update(message[1])
-        elif kind == "init":
-            preparer, held, context = _build(message[1])
+        if kind == "init":
+            state = _State(message[1])
             gc.collect()
             gc.freeze()  # the data files' structures live as long as the process (see router.worker)
             gc.set_threshold(20_000, 20, 20)
             send(("ready",))
+        elif state is None:  # the protocol broken: exit, the worker prepares the batch and starts a new helper
+            return 2
+        elif kind == "batch":
+            send(("done", state.preparer.prepare(message[2], message[1])))
+        elif kind == "ban":
+            for platform, account in message[1]:
+                state.banned.add(platform, account)
+        elif kind == "held":
+            state.held.clear()
+            state.held.update(message[1])
         elif kind == "reload":
-            assert preparer is not None
-            problem = _reload(preparer, context)
+            problem = state.reload()
             if problem is not None:
                 send(("note", "intake.helper_reload_refused", {"error": problem}))
         else:

@@ -25,8 +25,7 @@ NOW = 1_800_000_000.0
 
 def _local(settings, held: set[int], banned: BannedIndex) -> Preparer:
     config = load_config(settings)
-    topics = Topics(receipts=settings.topic_receipts, breaches=settings.topic_breaches, review=settings.topic_review,
-                    outbound_prefix=settings.topic_outbound_prefix, source=f"/report-router/{settings.app_id}")
+    topics = Topics.from_settings(settings)
     return Preparer(enricher=Enricher(config.registry, config.matcher, config.ip_table, banned), policy=config.policy,
                     topics=topics, partitions=settings.partitions, max_bytes=settings.max_record_bytes,
                     holds=held.__contains__)
