@@ -14,7 +14,7 @@ from router.core.origins import IpCountryLookup, tag_origins
 from router.core.platforms import UNKNOWN, PlatformRegistry
 from router.core.policy import Priority
 from router.core.priority import priority_for, requested_actions
-from router.core.targets import Target, resolve_target
+from router.core.targets import Target, resolve_target, url_for_names
 
 
 class GroupMatcherLike(Protocol):
@@ -117,7 +117,7 @@ class Enricher:
                 tagged.append(target)
                 continue
             try:
-                tagged.append(match(report.text, report.account, report.url))
+                tagged.append(match(report.text, report.account, url_for_names(report.url, target)))
             except Exception as exc:
                 tagged.append(exc)
         origins = [self._origins(report.signals) for report in reports]

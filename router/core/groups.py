@@ -219,8 +219,12 @@ class GroupMatcher:
 
         The three inputs are folded and scanned as one string (parts joined by a hard boundary).
         """
-        if url and "%" in url:
-            url = unquote(url, errors="replace")
+        if url:
+            query = url.find("?")
+            if query >= 0 and "+" in url[query:]:  # in a query string "+" is a space (search?q=tehreek+e+taliban)
+                url = url[:query] + url[query:].replace("+", " ")
+            if "%" in url:
+                url = unquote(url, errors="replace")
         source = "\n".join(filter(None, (text, account, url)))
         if not source:
             return ()

@@ -223,6 +223,31 @@ def _generic(platform_id: str, u: ParsedUrl, host: str | None = None, path: str 
     return url, f"{platform_id}|url|{url}"
 
 
+# Keys whose last part is an opaque identifier the platform made up (a video id, a media code, an
+# invite hash): random letters that can spell anything, so never evidence of a name.
+_OPAQUE_KEYS = ("youtube|video|", "youtube|playlist|", "instagram|media|", "whatsapp|group|", "whatsapp|channel|",
+                "telegram|invite|", "tiktok|link|")
+
+
+def opaque_ids(target: Target) -> tuple[str, ...]:
+    """The platform-made identifiers in the target's URL (see ``url_for_names``)."""
+    key = target.key
+    if not key.startswith(_OPAQUE_KEYS):
+        return ()
+    ident = key.rsplit("|", 1)[1].rsplit("/", 1)[-1].lstrip("+")  # the last part of the key
+    return (ident,) if len(ident) >= 3 else ()
+
+
+def url_for_names(url: str | None, target: Target) -> str | None:
+    """The report's URL as a place where names may appear: without the platform-made identifiers
+    of its target (``https://youtu.be/ab-TTP-cdEf`` names nobody; ``t.me/ttp_media`` names TTP)."""
+    if url is None:
+        return None
+    for ident in opaque_ids(target):
+        url = url.replace(ident, "")
+    return url
+
+
 def target_from_url(url: str, registry: PlatformRegistry, account: str | None = None) -> Target:
     """Resolve a URL (raises UrlError when it has no usable host)."""
     parsed = parse_url(url)
@@ -261,4 +286,5 @@ def resolve_target(
     return Target(pid, None, canon, "account", key)
 
 
-__all__ = ["Target", "UrlError", "canonical_account", "case_id_for", "resolve_target", "target_from_url"]
+__all__ = ["Target", "UrlError", "canonical_account", "case_id_for", "opaque_ids", "resolve_target", "target_from_url",
+           "url_for_names"]

@@ -214,3 +214,12 @@ def test_evidence_fast_path_equals_the_bounds_lookup(
     b = data.draw(st.integers(a + 1, end))
     inputs = (text, account, url)
     assert _evidence_of(source, a, b, inputs) == _evidence(source, a, b, _bounds(*inputs))
+
+
+def test_a_plus_in_a_query_string_is_a_space_and_hum_network_is_not_the_group() -> None:
+    ids = lambda *a: [t.id for t in matcher().match(*a)]  # noqa: E731
+    assert ids(None, None, "https://www.youtube.com/results?search_query=tehreek+e+taliban+pakistan") == ["TTP"]
+    assert ids(None, None, "https://t.me/+tehreek") == []  # a path keeps its plus (an invite link)
+    assert ids("HUM News reported a blast; watch the drama on HUM TV") == []
+    assert ids("HUM Network Limited") == []
+    assert ids("HUM claimed the attack") == ["HUM"]

@@ -295,3 +295,23 @@ def test_targets_of_generated_urls_are_those_of_the_general_code(monkeypatch: py
     monkeypatch.setattr(targets, "parse_url", urls._parse_general)
     monkeypatch.setattr(REGISTRY, "_by_host", {})
     assert resolve_all() == fast
+
+
+@pytest.mark.parametrize(("url", "opaque"), [
+    ("https://www.youtube.com/watch?v=TTP_4kZ9qLw", ("TTP_4kZ9qLw",)),
+    ("https://youtu.be/ab-TTP-cdEf?si=x", ("ab-TTP-cdEf",)),
+    ("https://www.instagram.com/p/BLA_x9Kq/", ("BLA_x9Kq",)),
+    ("https://t.me/+BLAabc123", ("BLAabc123",)),
+    ("https://chat.whatsapp.com/BLAx7Kq9", ("BLAx7Kq9",)),
+    ("https://vm.tiktok.com/ZMTTPabc/", ("ZMTTPabc",)),
+    ("https://t.me/ttp_media/5", ()),  # a channel name is a name
+    ("https://x.com/bla_official/status/1", ()),
+])
+def test_platform_made_identifiers_are_not_read_for_names(url: str, opaque: tuple[str, ...]) -> None:
+    from router.core.targets import opaque_ids, url_for_names
+
+    target = resolve_target(url, None, None, REGISTRY)
+    assert opaque_ids(target) == opaque
+    kept = url_for_names(url, target)
+    assert kept is not None and all(ident not in kept for ident in opaque)
+    assert (kept == url) == (not opaque)
