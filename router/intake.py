@@ -52,24 +52,22 @@ class Intake:
         self.records = records or RecordLog()
         self.pool = pool
 
+    def _prepare_here(self, messages: Sequence[Any]) -> PreparedBatch:
+        now = self.clock()
+        self.counters.intake_batches_worker += 1
+        return now, self.preparer.prepare([m.value for m in messages], now)
+
     async def prepare(self, messages: Sequence[Any]) -> PreparedBatch:
         """The stateless half of a batch, in a helper process when there is one."""
-        now = self.clock()
-        values = [m.value for m in messages]
         if self.pool is None:
-            self.counters.intake_batches_worker += 1
-            return now, self.preparer.prepare(values, now)
-        return now, await self.pool.prepare(values, now)
+            return self._prepare_here(messages)
+        now = self.clock()
+        return now, await self.pool.prepare([m.value for m in messages], now)
 
     def process(self, messages: Sequence[Any], prepared: PreparedBatch | None = None) -> Outbox:
         """The stateful half: route or reject each message in order (preparing the batch here first
         when it comes unprepared)."""
-        if prepared is None:
-            now = self.clock()
-            results = self.preparer.prepare([m.value for m in messages], now)
-            self.counters.intake_batches_worker += 1
-        else:
-            now, results = prepared
+        now, results = prepared if prepared is not None else self._prepare_here(messages)
         out = Outbox()
         counters = self.counters
         for message, result in zip(messages, results, strict=True):

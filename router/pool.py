@@ -124,6 +124,8 @@ class IntakePool:
         self.batches_local = 0
         self.batches_helped = 0
         self.restarts = 0
+        #: a batch takes a helper well under a second; one that takes this long has hung
+        self.batch_timeout_s = 60.0
 
     # --- life -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -178,12 +180,13 @@ class IntakePool:
                     log.warning(message[1], helper=helper.number, **message[2])
                 else:
                     raise HelperGone(f"unexpected message {kind!r}")
-        except (asyncio.IncompleteReadError, ConnectionError, HelperGone, pickle.UnpicklingError, IndexError,
-                EOFError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, HelperGone, EOFError):
+            pass  # it exited, or its output ended
         except asyncio.CancelledError:
             helper.fail_pending()
             raise
+        except Exception as exc:  # an answer that cannot be read: the helper is replaced all the same
+            log.error("intake.helper_answer_unreadable", helper=helper.number, error=type(exc).__name__)
         helper.ready = False
         helper.fail_pending()
         self._helpers[helper.number] = None
@@ -234,13 +237,19 @@ class IntakePool:
                 helper.send(("batch", now, values))
                 helper.pending.append(future)
                 await helper.drain()
-                results = await future
+                results = await asyncio.wait_for(asyncio.shield(future), self.batch_timeout_s)
                 if len(results) == len(values):
                     self.batches_helped += 1
                     return results
                 log.error("intake.helper_answer_invalid", helper=helper.number)
             except (HelperGone, ConnectionError):
                 pass
+            except TimeoutError:  # a helper that does not answer is stopped; the reader replaces it
+                log.error("intake.helper_timeout", helper=helper.number, after_s=self.batch_timeout_s)
+                helper.ready = False
+                future.add_done_callback(lambda f: f.cancelled() or f.exception())  # failed by the reader
+                with contextlib.suppress(ProcessLookupError):
+                    helper.process.kill()
         self.batches_local += 1
         return self.local.prepare(values, now)
 

@@ -93,6 +93,25 @@ async def test_a_helper_that_dies_is_replaced_and_its_batch_prepared_by_the_work
     assert first.process.returncode is not None
 
 
+async def test_a_helper_that_hangs_is_replaced_and_its_batch_prepared_by_the_worker(settings) -> None:
+    local = _local(settings, {0, 1, 2, 3}, BannedIndex())
+    pool = IntakePool(local, {name: getattr(settings, name) for name in SPEC_FIELDS}, 1, held=lambda: {0, 1, 2, 3})
+    pool.batch_timeout_s = 1.0
+    await pool.start()
+    try:
+        await _ready(pool)
+        stuck = pool._helpers[0]
+        assert stuck is not None
+        os.kill(stuck.process.pid, signal.SIGSTOP)
+        values = _values()
+        assert await pool.prepare(values, NOW) == local.prepare(values, NOW)
+        assert pool.batches_local == 1
+        await _ready(pool)
+        assert pool._helpers[0] is not stuck and stuck.process.returncode is not None
+    finally:
+        await pool.stop()
+
+
 def test_the_helper_loop_answers_in_order_and_ends_with_its_input(settings, tmp_path) -> None:
     from router.helper import LENGTH, frame
 
