@@ -26,6 +26,18 @@ def frame(message: Any) -> bytes:
     return LENGTH.pack(len(payload)) + payload
 
 
+def settle_memory() -> None:
+    """Call once the process has built what it keeps for its whole life (modules, Faust, the data
+    files' structures): frozen out of the garbage collector's sight it costs no full collection,
+    which otherwise walks it again and again at full speed; young objects are collected less often.
+    The worker and its helpers both call it."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
 def _read_exactly(stream: BinaryIO, n: int) -> bytes | None:
     data = stream.read(n)
     if len(data) < n:
@@ -93,8 +105,6 @@ def serve(source: BinaryIO, sink: BinaryIO) -> int:
 
 
 def _serve(source: BinaryIO, send: Any) -> int:
-    import gc
-
     state: _State | None = None
     while True:
         header = _read_exactly(source, LENGTH.size)
@@ -107,9 +117,7 @@ def _serve(source: BinaryIO, send: Any) -> int:
         kind = message[0]
         if kind == "init":
             state = _State(message[1])
-            gc.collect()
-            gc.freeze()  # the data files' structures live as long as the process (see router.worker)
-            gc.set_threshold(20_000, 20, 20)
+            settle_memory()
             send(("ready",))
         elif state is None:  # the protocol broken: exit, the worker prepares the batch and starts a new helper
             return 2

@@ -134,20 +134,20 @@ class RecordLog:
         for fields in lines:
             fields["level"] = "info"
             fields["timestamp"] = stamp
-        out = [orjson.dumps(fields, default=str) for fields in lines]
-        out.append(b"")
-        blob = b"\n".join(out)
+        blob = _json_lines(lines)
         if _CONTROL_IN_JSON.search(blob) is not None:  # rare: escape value by value, as for structlog's lines
             for fields in lines:
                 for k, v in fields.items():
                     if isinstance(v, str):
                         fields[k] = _escape(v)
-            out = [orjson.dumps(fields, default=str) for fields in lines]
-            out.append(b"")
-            blob = b"\n".join(out)
+            blob = _json_lines(lines)
         assert self._stream is not None
         self._stream.write(blob)
         self._stream.flush()
+
+
+def _json_lines(lines: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(fields, default=str) + b"\n" for fields in lines)
 
 
 def record_log(enabled: bool, level: str, fmt: str, stream: TextIO | None = None) -> RecordLog:

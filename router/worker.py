@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import sys
 
 import structlog
 from aiohttp import web
 
 from router.config import ConfigError, load_config
+from router.helper import settle_memory
 from router.kafka import TopicLayoutError, broker_cluster_id, ensure_topics, wait_for_broker
 from router.logs import configure_logging, record_log
 from router.metrics import waiting_for_broker
@@ -89,12 +89,7 @@ def run_worker() -> int:
     app = build_app(settings, config, record_log(settings.log_records, settings.log_level, settings.log_format))
     log.info("worker.starting", worker_id=settings.worker_id, broker=settings.broker, partitions=settings.partitions,
              store=settings.store, web_port=settings.web_port)
-    # What exists now (modules, Faust, the watchlist automaton's tables, the config) lives as long
-    # as the process: out of the garbage collector's sight it costs no full collection, which
-    # otherwise walks it again and again at full speed; young objects are collected less often.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
+    settle_memory()
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=logging_config,
                           redirect_stdouts=False)
     worker.execute_from_commandline()
