@@ -15,7 +15,7 @@ import struct
 import sys
 from typing import Any, BinaryIO
 
-from router.prepare import Preparer
+from router.prepare import Preparer, pack
 
 LENGTH = struct.Struct(">I")
 
@@ -122,7 +122,7 @@ def _serve(source: BinaryIO, send: Any) -> int:
         elif state is None:  # the protocol broken: exit, the worker prepares the batch and starts a new helper
             return 2
         elif kind == "batch":
-            send(("done", state.preparer.prepare(message[2], message[1])))
+            send(("done", pack(state.preparer.prepare(message[2], message[1]))))
         elif kind == "ban":
             for platform, account in message[1]:
                 state.banned.add(platform, account)

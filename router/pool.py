@@ -11,7 +11,7 @@ is the worker's own child; nothing else writes there). Worker to helper: ``("ini
 ``("batch", now, values)``, ``("ban", [(platform, account), ...])`` (known banned accounts, for
 mirror detection), ``("held", partitions)`` (the case partitions the worker holds) and
 ``("reload",)`` (re-read the watchlist and the SLA policy). Helper to worker: ``("ready",)``, then
-``("done", results)`` for each batch, in order, and ``("note", event, fields)`` for its log.
+``("done", packed)`` for each batch (``router.prepare.pack``: plain tuples), in order, and ``("note", event, fields)`` for its log.
 
 Faults: a helper that dies or answers garbage fails the batches it had; the worker prepares them
 itself, logs ``intake.helper_exited`` and starts a new helper after a pause (1 s, doubling up to
@@ -35,7 +35,7 @@ from typing import Any
 import structlog
 
 from router.helper import LENGTH, frame
-from router.prepare import Prepared, Preparer
+from router.prepare import Prepared, Preparer, unpack
 
 log = structlog.get_logger("router.pool")
 
@@ -169,9 +169,10 @@ class IntakePool:
                 message = await helper.receive()
                 kind = message[0]
                 if kind == "done":
+                    results = unpack(message[1])
                     future = helper.pending.popleft()
                     if not future.done():
-                        future.set_result(message[1])
+                        future.set_result(results)
                 elif kind == "ready":
                     helper.ready = True
                     log.info("intake.helper_ready", helper=helper.number, pid=helper.process.pid,

@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     # batches a lane may have taken and not yet had acknowledged by the broker (each holds its
     # records and their output in memory)
     batches_in_flight: int = Field(2, ge=1, le=64)
-    linger_ms: int = Field(2, ge=0, le=1000)
+    linger_ms: int = Field(0, ge=0, le=1000)
     fetch_wait_ms: int = Field(100, ge=1, le=5000)
     # most bytes one fetch brings in over all partitions: a bound on fetched records not yet
     # processed. aiokafka's default is 50 MB and Faust does not expose it; the 1 MiB per partition

@@ -7,7 +7,11 @@ import gc
 import json
 
 from router.core.cases import Case
-from router.prepare import Failed, Forward, Ready, Rejected
+import pickle
+
+import pytest
+
+from router.prepare import Failed, Forward, Ready, Rejected, pack, unpack
 from tests.agents.fakes import Msg, report, rig, values
 
 
@@ -30,6 +34,22 @@ def test_results_per_record_in_order() -> None:
     assert case.case_id == ready.case_id and ready.due == case.ack_due
     assert json.loads(ready.routed)["case_id"] == ready.case_id
     assert results[6].kind == "decode" and results[6].report_id is None
+
+
+def test_results_cross_the_pipe_as_plain_tuples_and_come_back_equal() -> None:
+    r = rig(held={0, 1})
+    results = r.intake.preparer.prepare([m.value for m in _messages(12)], 1_800_000_000.0)
+    results.append(Failed("r9", "KeyError", "enrich.py:1:f"))
+    assert {type(x) for x in results} == {Ready, Forward, Rejected, Failed}
+    packed = pickle.loads(pickle.dumps(pack(results)))
+    assert all(type(row) is tuple for row in packed[1])
+    back = unpack(packed)
+    assert back == results and [type(x) for x in back] == [type(x) for x in results]
+    kinds, rows = packed
+    with pytest.raises(ValueError):
+        unpack((kinds, rows[:-1]))
+    with pytest.raises(ValueError):
+        unpack((kinds, [rows[0][:3], *rows[1:]]))
 
 
 def test_a_prepared_batch_gives_what_an_unprepared_one_gives() -> None:
