@@ -136,10 +136,10 @@ class Runtime:
             on_actioned_account=self.banned.record,
         )
         self.enricher = Enricher(config.registry, config.matcher, config.ip_table, self.banned.index)
-        self.preparer = Preparer(enricher=self.enricher, policy=config.policy, topics=self.topics, partitions=n,
-                                 max_bytes=s.max_record_bytes, holds=self.held.__contains__)
-        clock = time.time
         records = records or RecordLog(s.log_records)  # both lanes: each flushes its batch's lines
+        self.preparer = Preparer(enricher=self.enricher, policy=config.policy, topics=self.topics, partitions=n,
+                                 max_bytes=s.max_record_bytes, holds=self.held.__contains__, lines=records.batched)
+        clock = time.time
         self.intake = Intake(
             preparer=self.preparer, casework=self.casework, counters=self.counters,
             receipts_topic=s.topic_receipts, deadletter_topic=s.topic_deadletter, cases_topic=s.topic_cases,
@@ -241,8 +241,9 @@ class Runtime:
 
         helpers = helper_count(s.intake_processes)
         if helpers:
-            self.pool = IntakePool(self.preparer, {name: getattr(s, name) for name in SPEC_FIELDS}, helpers,
-                                   known_accounts=self.banned.index.accounts, held=lambda: self.held)
+            spec = {**{name: getattr(s, name) for name in SPEC_FIELDS}, "record_lines": self.preparer.lines}
+            self.pool = IntakePool(self.preparer, spec, helpers, known_accounts=self.banned.index.accounts,
+                                   held=lambda: self.held)
             self.banned.on_new = self.pool.banned
             await self.pool.start()
             self.intake.pool = self.pool
@@ -263,6 +264,10 @@ class Runtime:
                 await self.pool.stop()
             await producer.stop()
 
+    def lanes_busy(self) -> bool:
+        """Records buffered in a lane, or a batch not yet acknowledged (stop and rebalance wait)."""
+        return any(len(runner.lane) or not runner.idle for runner in self.runners)
+
     async def before_revoke(self, revoked: set[Any]) -> None:
         """Before Faust revokes partitions: stop doing case work for them, drop their buffered
         records (unacknowledged, so the new owner gets them again) and let batches in flight
@@ -270,10 +275,8 @@ class Runtime:
         cases_topic = self.settings.topic_cases
         lost = {tp.partition for tp in revoked if tp.topic == cases_topic}
         self.held.difference_update(lost)
-        unacked = self.app.consumer._unacked_messages
         for lane in (self.intake_lane, self.case_lane):
-            for message in lane.discard(set(revoked)):
-                unacked.discard(message)
+            lane.discard(set(revoked))
         for runner in self.runners:
             if not await runner.wait_idle(timeout=self.settings.session_timeout_s * 0.5):
                 log.warning("rebalance.lane_busy", lane=runner.lane.name)

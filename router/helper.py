@@ -56,6 +56,8 @@ class _State:
         from router.events import Topics
         from router.settings import load_settings
 
+        spec = dict(spec)
+        lines = bool(spec.pop("record_lines", False))
         self.settings = load_settings(**spec)
         config = load_config(self.settings)
         self.registry = config.registry
@@ -64,7 +66,7 @@ class _State:
         self.preparer = Preparer(
             enricher=Enricher(config.registry, config.matcher, config.ip_table, self.banned), policy=config.policy,
             topics=Topics.from_settings(self.settings), partitions=self.settings.partitions,
-            max_bytes=self.settings.max_record_bytes, holds=self.held.__contains__)
+            max_bytes=self.settings.max_record_bytes, holds=self.held.__contains__, lines=lines)
 
     def reload(self) -> str | None:
         """Re-read the watchlist and the SLA policy; the problem, if a file is refused."""

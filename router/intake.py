@@ -101,6 +101,9 @@ class Intake:
         if type(result) is Ready:
             outcome, topic = self.casework.report(result, now, out)  # type: ignore[arg-type]
             if self.records.enabled:
+                if result.line and outcome != "attached":  # type: ignore[union-attr]  # rendered by the helper
+                    self.records.add(result.line, message.partition, message.offset)  # type: ignore[union-attr]
+                    return
                 self.records("record", report_id=result.report_id, case_id=result.case_id, outcome=outcome,
                              topic=topic, platform=result.platform, partition=message.partition,
                              offset=message.offset)

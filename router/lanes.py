@@ -4,8 +4,9 @@ of its busy topics in batches instead of one ``Event`` at a time.
 Why: a plain Faust agent spends most of its time in per-event machinery (an Event object, a
 task in ``wait_first`` and a stream step per record) and moves about 3,000 records/s here, where
 the same work in batches runs at the speed of the raw client. ``LaneConsumer`` replaces only
-Faust's drain loop: records of lane topics are appended to their ``Lane`` in bulk and tracked as
-unacknowledged (so Faust's rebalance and shutdown wait for them); records of every other topic
+Faust's drain loop: records of lane topics are appended to their ``Lane`` in bulk, as the client
+fetched them (no Faust ``Message`` each); Faust's rebalance and shutdown wait for the lanes to be
+empty (``wait_empty``) as they wait for unacknowledged messages. Records of every other topic
 (table changelogs during recovery, Faust's own topics) still go to Faust's conductor unchanged.
 
 Delivery: a lane's runner acknowledges a record only after everything it produced is stored by
@@ -66,8 +67,8 @@ class Lane:
     def discard(self, partitions: set[TP]) -> list[Any]:
         """Remove buffered messages of revoked partitions (they will be redelivered)."""
         kept, dropped = [], []
-        for message in self._buf:
-            (dropped if message.tp in partitions else kept).append(message)
+        for message in self._buf:  # a TP is a (topic, partition) tuple
+            (dropped if (message.topic, message.partition) in partitions else kept).append(message)
         self._buf = kept
         self._space.set()
         return dropped
@@ -114,13 +115,17 @@ class LaneConsumer(faust_aiokafka.Consumer):
         to_message = self._to_message
         buffered = self._buffered_partitions
         track = self.app.monitor.track_tp_end_offset
+        lanes = self.app.router_lanes  # type: ignore[attr-defined]
         out: list[tuple[TP, list[Any]]] = []
         for tp, tp_records in records.items():
             if not self.flow_active or self.app.consumer_generation_id != generation_id:
                 break
             if active_partitions is None or tp in active_partitions or tp in buffered:
                 track(tp, self.highwater(tp))
-                out.append((tp, [to_message(tp, record) for record in tp_records]))
+                if tp.topic in lanes:  # the client's records as they are (see ack_many)
+                    out.append((tp, tp_records))
+                else:
+                    out.append((tp, [to_message(tp, record) for record in tp_records]))
         return out
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - exercised end to end
@@ -129,7 +134,6 @@ class LaneConsumer(faust_aiokafka.Consumer):
         consumer_should_stop = self._stopped.is_set
         fetcher_should_stop = fetcher._stopped.is_set
         read_offset = self._read_offset
-        unacked = self._unacked_messages
         acks_enabled_for = self.app.topics.acks_enabled_for
         try:
             while not (consumer_should_stop() or fetcher_should_stop()):
@@ -149,8 +153,6 @@ class LaneConsumer(faust_aiokafka.Consumer):
                         if lane is None:  # Faust's own topics: its conductor, record by record
                             await self.wait_first(callback(message), self.suspend_flow.wait())
                         else:
-                            message.refcount += 1
-                            unacked.add(message)
                             taken.append(message)
                         read_offset[tp] = r_offset = offset
                     if taken:
@@ -165,37 +167,47 @@ class LaneConsumer(faust_aiokafka.Consumer):
                 return
             raise
 
-    def ack_many(self, messages: Iterable[Any]) -> None:
-        """``message.ack(consumer)`` for each message, in one critical section: the same bookkeeping
-        as ``Message.ack`` -> ``ConsumerMessage.on_final_ack`` -> ``Consumer.ack`` (Faust 0.15), once
-        per batch rather than once per record with its lock and lookups each time."""
+    def ack_many(self, records: Iterable[Any]) -> None:
+        """Mark lane records done, for the commit: Faust's books of acknowledged offsets (``_acked``,
+        ``_acked_index``, ``_n_acked``), kept as ``Consumer.ack`` keeps them (Faust 0.15), once per
+        batch. Lane records are the client's own records, not Faust ``Message``s: a Message per
+        record, its reference count and its place in the set of unacknowledged messages cost more
+        than the rest of the consumer's work on it. Each lane record is acknowledged once, by its
+        lane's runner, after everything it produced is stored; ``wait_empty`` waits for the lanes."""
         acks_enabled_for = self.app.topics.acks_enabled_for
         committed_offset = self._committed_offset
         acked_index = self._acked_index
         acked = self._acked
-        unacked = self._unacked_messages
         n = 0
+        where: tuple[str, int] | None = None
+        enabled = False
+        committed: int | None = None
+        index: set[int] = set()
+        offsets: list[int] = []
         with ack_lock:
-            for message in messages:
-                if message.acked:
+            for record in records:
+                if (record.topic, record.partition) != where:
+                    where = (record.topic, record.partition)
+                    tp = TP(*where)
+                    enabled = acks_enabled_for(record.topic)
+                    committed, index, offsets = committed_offset[tp], acked_index[tp], acked[tp]
+                if not enabled:
                     continue
-                message.refcount = max(message.refcount - 1, 0)
-                if message.refcount:
-                    continue
-                message.acked = True
-                if not acks_enabled_for(message.topic):
-                    continue
-                tp, offset = message.tp, message.offset
-                committed = committed_offset[tp]
-                if committed is None or offset >= committed:
-                    index = acked_index[tp]
-                    if offset not in index:
-                        unacked.discard(message)
-                        index.add(offset)
-                        acked[tp].append(offset)
-                        n += 1
+                offset = record.offset
+                if (committed is None or offset >= committed) and offset not in index:
+                    index.add(offset)
+                    offsets.append(offset)
+                    n += 1
             self._n_acked += n
             notify(self._waiting_for_ack)
+
+    async def wait_empty(self) -> None:
+        """Faust waits for its unacknowledged messages before a rebalance and at a stop; lane records
+        are not among them, so first wait for the lanes to be empty and their runners idle."""
+        runtime = getattr(self.app, "router", None)
+        while not self.should_stop and runtime is not None and runtime.lanes_busy():
+            await asyncio.sleep(0.05)
+        await super().wait_empty()
 
     async def highwaters(self, *partitions: TP) -> Any:
         highwaters = dict(await super().highwaters(*partitions))
@@ -329,6 +341,11 @@ class LaneRunner:
         except Exception as exc:  # the broker refused or timed out: send again until stored
             log.warning("publish.retry", what=what, error=type(exc).__name__, records=len(records))
             await self._publisher.publish_and_wait(records, what=what)
+
+    @property
+    def idle(self) -> bool:
+        """No batch taken and not yet acknowledged."""
+        return self._idle.is_set()
 
     async def wait_idle(self, timeout: float) -> bool:
         """Wait until every taken batch is acknowledged (used before partitions are revoked)."""

@@ -111,11 +111,12 @@ class RecordLog:
     """
 
     __slots__ = ("_lines", "_log", "_stream", "enabled")
+    _lines: list[dict[str, Any] | tuple[bytes, int, int]]
 
     def __init__(self, enabled: bool = True, stream: BinaryIO | None = None) -> None:
         self.enabled = enabled
         self._stream = stream
-        self._lines: list[dict[str, Any]] = []
+        self._lines = []
         self._log = structlog.get_logger("router.records")
 
     def __call__(self, event: str, **fields: Any) -> None:
@@ -125,29 +126,55 @@ class RecordLog:
         fields["event"] = event
         self._lines.append(fields)
 
+    @property
+    def batched(self) -> bool:
+        """Whether lines are collected and written per batch (then ``add`` takes rendered lines)."""
+        return self.enabled and self._stream is not None
+
+    def add(self, fragment: bytes, partition: int, offset: int) -> None:
+        """A ``record`` line whose fields were rendered beforehand (``record_fragment``, in the
+        intake helper that prepared the report), with the record's place in its partition."""
+        if self._stream is None:
+            self("record", **orjson.loads(b"{" + fragment + b"}"), partition=partition, offset=offset)
+            return
+        self._lines.append((fragment, partition, offset))
+
     def flush(self) -> None:
         """Write the lines of the batch (a no-op when they go through structlog)."""
         if not self._lines:
             return
         lines, self._lines = self._lines, []
         stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        for fields in lines:
-            fields["level"] = "info"
-            fields["timestamp"] = stamp
-        blob = _json_lines(lines)
-        if _CONTROL_IN_JSON.search(blob) is not None:  # rare: escape value by value, as for structlog's lines
-            for fields in lines:
-                for k, v in fields.items():
-                    if isinstance(v, str):
-                        fields[k] = _escape(v)
-            blob = _json_lines(lines)
+        stamp_bytes = stamp.encode()
+        out = []
+        for line in lines:
+            if type(line) is tuple:
+                out.append(_RENDERED % (line[0], line[1], line[2], stamp_bytes))
+            else:
+                line["level"] = "info"
+                line["timestamp"] = stamp
+                out.append(_json_line(line))
         assert self._stream is not None
-        self._stream.write(blob)
+        self._stream.write(b"".join(out))
         self._stream.flush()
 
 
-def _json_lines(lines: list[dict[str, Any]]) -> bytes:
-    return b"".join(orjson.dumps(fields, default=str) + b"\n" for fields in lines)
+_RENDERED = b'{"event":"record",%b,"partition":%d,"offset":%d,"level":"info","timestamp":"%b"}\n'
+
+
+def _json_line(fields: dict[str, Any]) -> bytes:
+    blob = orjson.dumps(fields, default=str, option=orjson.OPT_APPEND_NEWLINE)
+    if _CONTROL_IN_JSON.search(blob) is None:
+        return blob
+    # rare: escape value by value, as for structlog's lines
+    return orjson.dumps({k: _escape(v) if isinstance(v, str) else v for k, v in fields.items()}, default=str,
+                        option=orjson.OPT_APPEND_NEWLINE)
+
+
+def record_fragment(**fields: str) -> bytes:
+    """The fields of a ``record`` line as the members of a JSON object (no braces), control
+    characters escaped: rendered where the record is prepared, written by ``RecordLog.add``."""
+    return _json_line(fields)[1:-2]
 
 
 def record_log(enabled: bool, level: str, fmt: str, stream: TextIO | None = None) -> RecordLog:

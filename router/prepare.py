@@ -24,6 +24,7 @@ from router.core.policy import SlaPolicy
 from router.core.urls import UrlError
 from router.decode import Rejection, decode_report
 from router.events import Topics, dumps, internal_report, receipt, routed
+from router.logs import record_fragment
 from router.output import key_hash
 
 
@@ -58,6 +59,7 @@ class Ready(NamedTuple):
     receipt: bytes  # the receipt of the report that opens it
     case: bytes  # its changelog value
     due: float  # its first deadline
+    line: bytes  # its record log line's fields (``router.logs.record_fragment``), or b"" (not logged so)
 
 
 class Forward(NamedTuple):
@@ -100,7 +102,7 @@ def unpack(packed: Packed) -> list[Prepared]:
 
 
 def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, partition: int,
-              case_hash: int | None = None) -> Ready:
+              case_hash: int | None = None, line: bool = False) -> Ready:
     """What the case step needs of ``item`` at ``now`` in its case ``partition`` (a pure function of
     its arguments)."""
     case = open_case(
@@ -112,11 +114,14 @@ def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, par
     if case_hash is None:
         case_hash = key_hash(item.case_id.encode())
     outcome = "review" if item.platform == UNKNOWN else "routed"
+    topic = topics.outbound(item.platform)
     return Ready(
         item.report_id, item.case_id, item.platform, partition, case_hash,
         key_hash(item.report_id.encode()), tuple([g["id"] for g in item.groups]), dumps(routed(case)),
-        dumps(receipt(item.report_id, outcome, item.case_id, topics.outbound(item.platform), now)),
+        dumps(receipt(item.report_id, outcome, item.case_id, topic, now)),
         dumps(case), min(case.ack_due, case.action_due),  # type: ignore[arg-type]  # orjson: slotted dataclass
+        record_fragment(report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
+                        platform=item.platform) if line else b"",
     )
 
 
@@ -139,16 +144,18 @@ def _failure(report_id: str, exc: Exception) -> Rejected | Failed:
 
 class Preparer:
     """Holds the data the preparation needs. ``holds(partition)``: whether the worker holds a case
-    partition (its view may be a moment old: the case step copes with either answer)."""
+    partition (its view may be a moment old: the case step copes with either answer). ``lines``:
+    render each new case's record log line here (when the worker writes them batched)."""
 
     def __init__(self, *, enricher: Enricher, policy: SlaPolicy, topics: Topics, partitions: int, max_bytes: int,
-                 holds: Callable[[int], bool]) -> None:
+                 holds: Callable[[int], bool], lines: bool = False) -> None:
         self.enricher = enricher
         self.policy = policy
         self.topics = topics
         self.partitions = partitions
         self.max_bytes = max_bytes
         self.holds = holds
+        self.lines = lines
 
     def prepare(self, values: Sequence[bytes | None], now: float) -> list[Prepared]:
         """One result per value, in order. Never raises for one bad record."""
@@ -160,7 +167,7 @@ class Preparer:
             except Rejection as rejection:  # kept without its traceback, which would hold this frame
                 decoded.append(Rejected(rejection.kind, rejection.detail, rejection.report_id))
         enriched = iter(self.enricher.enrich_many([d for d in decoded if not isinstance(d, Rejected)]))
-        policy, topics, partitions, holds = self.policy, self.topics, self.partitions, self.holds
+        policy, topics, partitions, holds, lines = self.policy, self.topics, self.partitions, self.holds, self.lines
         results: list[Prepared] = []
         for report in decoded:
             if isinstance(report, Rejected):
@@ -171,7 +178,7 @@ class Preparer:
                 try:
                     case_hash = key_hash(item.case_id.encode())
                     partition = case_hash % partitions
-                    results.append(ready_for(item, now, policy, topics, partition, case_hash) if holds(partition)
+                    results.append(ready_for(item, now, policy, topics, partition, case_hash, lines) if holds(partition)
                                    else forward_for(item, now, partition))
                     continue
                 except Exception as exc:

@@ -108,33 +108,68 @@ async def test_prepared_batches_are_processed_in_the_order_taken() -> None:
     assert [r.key for r in publisher.published if r.topic == "events"] == [str(i).encode() for i in range(30)]
 
 
-def test_acknowledging_a_batch_is_acknowledging_each_record(tmp_path) -> None:
-    """LaneConsumer.ack_many keeps Faust's books exactly as Message.ack does record by record."""
+def test_acknowledging_a_batch_of_records_keeps_faust_books_as_message_ack(tmp_path) -> None:
+    """LaneConsumer.ack_many, on the client's records, keeps Faust's books of acknowledged offsets
+    exactly as Message.ack does for the same records as Faust messages, record by record."""
+    from aiokafka.structs import ConsumerRecord
     from faust.types import TP
     from faust.types.tuples import ConsumerMessage
 
     from router.app import build_app
     from router.settings import load_settings
 
-    def consumer_and_messages(app_id: str):
+    def consumer(app_id: str):
         app = build_app(load_settings(broker="kafka://127.0.0.1:1", store="memory", data_dir=tmp_path, app_id=app_id))
-        tp = TP("reports.submitted", 1)
-        messages = [ConsumerMessage("reports.submitted", 1, offset, 0.0, 0, [], b"k", b"v", None, 1, 1, tp)
-                    for offset in range(10)]
         app.topics._acking_topics.add("reports.submitted")  # as once the app runs
-        consumer = app.consumer
-        consumer._committed_offset[tp] = 3  # records before 3 were committed already (a seek back)
-        for m in messages:
-            m.refcount = 2 if m.offset == 7 else 1  # another holder of record 7 has not let go yet
-            consumer._unacked_messages.add(m)
-        return consumer, messages, tp
+        for partition in (1, 2):
+            app.consumer._committed_offset[TP("reports.submitted", partition)] = 3  # before 3: committed already
+        return app.consumer
 
-    one, ones, tp = consumer_and_messages("one")
-    for m in ones:
-        m.ack(one)
-    many, manys, _ = consumer_and_messages("many")
-    many.ack_many(manys)
-    assert [m.acked for m in ones] == [m.acked for m in manys] == [o != 7 for o in range(10)]
-    assert one._acked[tp] == many._acked[tp] == [3, 4, 5, 6, 8, 9]
-    assert one._acked_index[tp] == many._acked_index[tp] and one._n_acked == many._n_acked == 6
-    assert sorted(m.offset for m in one._unacked_messages) == sorted(m.offset for m in many._unacked_messages)
+    where = [(1, offset) for offset in range(10)] + [(2, offset) for offset in (2, 5, 6)] + [(1, 4)]  # 4: twice
+    one = consumer("one")
+    for partition, offset in where:
+        tp = TP("reports.submitted", partition)
+        message = ConsumerMessage("reports.submitted", partition, offset, 0.0, 0, [], b"k", b"v", None, 1, 1, tp)
+        message.refcount = 1
+        one._unacked_messages.add(message)
+        message.ack(one)
+    many = consumer("many")
+    many.ack_many([ConsumerRecord("reports.submitted", p, o, 0, 0, b"k", b"v", None, 1, 1, ()) for p, o in where])
+    for partition, expected in ((1, [3, 4, 5, 6, 7, 8, 9]), (2, [5, 6])):
+        tp = TP("reports.submitted", partition)
+        assert one._acked[tp] == many._acked[tp] == expected
+        assert one._acked_index[tp] == many._acked_index[tp]
+    assert one._n_acked == many._n_acked == 9
+    assert not many._unacked_messages  # lane records never enter Faust's set
+
+
+async def test_faust_waits_for_the_lanes_before_a_rebalance_or_a_stop(tmp_path) -> None:
+    """Lane records are not Faust messages: wait_empty waits until the lanes are empty and every
+    batch taken is acknowledged."""
+    from router.app import build_app
+    from router.settings import load_settings
+
+    app = build_app(load_settings(broker="kafka://127.0.0.1:1", store="memory", data_dir=tmp_path, app_id="w"))
+    lane = Lane("t", ["in"])
+    await lane.put_many([Msg("in", 0, 0, b"k", b"v")])
+    acked: list[int] = []
+    gate = asyncio.Event()
+
+    class SlowPublisher(RecordingPublisher):
+        async def publish(self, records: list[Record]) -> list[asyncio.Future[object]]:
+            await gate.wait()
+            return await super().publish(records)
+
+    runner = LaneRunner(lane, _process, SlowPublisher(), lambda batch: acked.extend(m.offset for m in batch),
+                        batch_max=10)
+    app.router.runners = [runner]
+    waiting = asyncio.ensure_future(app.consumer.wait_empty())
+    await asyncio.sleep(0.2)
+    assert not waiting.done() and app.router.lanes_busy()  # one record buffered
+    running = asyncio.ensure_future(runner.run())
+    await asyncio.sleep(0.2)
+    assert not waiting.done() and len(lane) == 0 and not runner.idle  # taken, its output not yet stored
+    gate.set()
+    await asyncio.wait_for(waiting, 2)
+    assert acked == [0] and not app.router.lanes_busy()
+    running.cancel()

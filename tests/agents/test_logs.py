@@ -120,3 +120,49 @@ def test_record_lines_escape_controls_and_hash_personal_keys(sink) -> None:
     assert line["reason"] == "bad\\u001b[31m\\u000aline"
     hashed = [json.loads(x) for x in sink()]
     assert hashed[0]["phone"].startswith("hmac:") and "+92 300 1234567" not in out.getvalue().decode()
+
+
+def test_record_lines_rendered_by_the_preparation_read_as_those_rendered_here(sink) -> None:
+    """A new case's line is rendered where the report is prepared (a helper) and only placed by the
+    worker: the same objects as the lines the worker renders itself, in the same order."""
+    from tests.agents.fakes import Msg, report, rig
+
+    def lines(rendered_there: bool) -> list[dict[str, object]]:
+        out = CountingSink()
+        r = rig()
+        r.intake.records = RecordLog(stream=out)
+        r.intake.preparer.lines = rendered_there
+        batch = [Msg("reports.submitted", 1, i, b"k", report(f"r{i}", url=f"https://t.me/c/{i % 3}"))
+                 for i in range(5)]
+        batch += [Msg("reports.submitted", 1, 5, b"k", report("r0", url="https://t.me/c/0")),  # a replay
+                  Msg("reports.submitted", 1, 6, b"k", report("u1", url="https://unknown.example/x")),
+                  Msg("reports.submitted", 1, 7, None, b"{bad")]
+        r.intake.process(batch)
+        assert out.writes == 1
+        found = [json.loads(line) for line in out.getvalue().decode().splitlines()]
+        for line in found:
+            assert line.pop("timestamp").endswith("Z")
+        return found
+
+    here, there = lines(False), lines(True)
+    assert there == here
+    assert [x["outcome"] for x in here] == ["routed"] * 3 + ["attached"] * 2 + ["routed", "review", "rejected"]
+
+
+def test_a_rendered_record_line_escapes_controls_and_falls_back_to_structlog(sink) -> None:
+    from router.logs import record_fragment
+
+    sink()
+    fragment = record_fragment(report_id="r\x1b[31m1", case_id="c1", outcome="routed")
+    out = CountingSink()
+    records = RecordLog(stream=out)
+    records.add(fragment, 2, 40)
+    records.flush()
+    line = json.loads(out.getvalue())
+    assert line["report_id"] == "r\\u001b[31m1" and (line["partition"], line["offset"]) == (2, 40)
+    assert line["event"] == "record" and line["level"] == "info"
+    plain = RecordLog()  # console mode: through structlog
+    assert not plain.batched and records.batched
+    plain.add(record_fragment(report_id="r2", case_id="c2", outcome="routed"), 0, 1)
+    logged = [json.loads(x) for x in sink()]
+    assert logged[-1]["report_id"] == "r2" and logged[-1]["offset"] == 1
