@@ -74,6 +74,9 @@ class CaseWork:
         self.retention_s = retention_s
         self._stats: dict[int, st.PartitionStats] = {}
         self._dirty: set[int] = set()
+        # cases opened since the last flush, counted by (partition, platform, groups): the figures
+        # are updated once per kind and batch rather than once per case
+        self._opened: dict[tuple[int, str, tuple[str, ...]], int] = {}
         self._on_actioned_account = on_actioned_account
 
     # --- per-partition figures -------------------------------------------------------------
@@ -90,6 +93,10 @@ class CaseWork:
 
     def flush_stats(self, out: Outbox) -> None:
         """Persist the figures of the partitions changed since the last flush (once per batch)."""
+        if self._opened:
+            opened, self._opened = self._opened, {}
+            for (partition, platform, groups), n in opened.items():
+                st.on_routed(self._touch(partition), platform, groups, n)
         for partition in sorted(self._dirty):
             self.stats.put(partition, stats_key(partition), self._stats[partition], out)
         self._dirty.clear()
@@ -98,6 +105,7 @@ class CaseWork:
         for partition in partitions:
             self._stats.pop(partition, None)
             self._dirty.discard(partition)
+        self._opened = {kind: n for kind, n in self._opened.items() if kind[0] not in partitions}
         self.index.drop_partitions(partitions)
 
     def index_partition(self, partition: int) -> int:
@@ -135,7 +143,9 @@ class CaseWork:
                      hash=ready.case_hash)
             self.cases.put_raw(partition, case_id, ready.case, out)
             self.index.push(ready.due, case_id, partition)
-            st.on_routed(self._touch(partition), platform, ready.groups)
+            opened = self._opened
+            kind = (partition, platform, ready.groups)
+            opened[kind] = opened.get(kind, 0) + 1
             by_platform = self.counters.routed_by_platform
             by_platform[platform] = by_platform.get(platform, 0) + 1
             outcome = "review" if platform == UNKNOWN else "routed"

@@ -50,6 +50,8 @@ class _State:
     accounts), and what reloading the data files needs."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
+        import orjson
+
         from router.config import load_config
         from router.core.enrich import Enricher
         from router.core.mirrors import BannedIndex
@@ -66,7 +68,8 @@ class _State:
         self.preparer = Preparer(
             enricher=Enricher(config.registry, config.matcher, config.ip_table, self.banned), policy=config.policy,
             topics=Topics.from_settings(self.settings), partitions=self.settings.partitions,
-            max_bytes=self.settings.max_record_bytes, holds=self.held.__contains__, lines=lines)
+            max_bytes=self.settings.max_record_bytes, holds=self.held.__contains__, lines=lines,
+            encode=orjson.dumps)  # the answers are pickled: no exact-size copy needed
 
     def reload(self) -> str | None:
         """Re-read the watchlist and the SLA policy; the problem, if a file is refused."""

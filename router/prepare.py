@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from router.core.cases import open_case
 from router.core.enrich import Enriched, Enricher
@@ -102,9 +102,10 @@ def unpack(packed: Packed) -> list[Prepared]:
 
 
 def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, partition: int,
-              case_hash: int | None = None, line: bool = False) -> Ready:
+              case_hash: int | None = None, line: bool = False, encode: Callable[[Any], bytes] = dumps) -> Ready:
     """What the case step needs of ``item`` at ``now`` in its case ``partition`` (a pure function of
-    its arguments)."""
+    its arguments). ``encode``: JSON to bytes (a helper, whose results are pickled, needs no copy of
+    exactly their own size: ``router.events.dumps``)."""
     case = open_case(
         case_id=item.case_id, platform=item.platform, url=item.url, account=item.account, kind=item.kind,
         report_id=item.report_id, groups=item.groups, origins=item.origins, mirror_of=item.mirror_of,
@@ -117,9 +118,9 @@ def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, par
     topic = topics.outbound(item.platform)
     return Ready(
         item.report_id, item.case_id, item.platform, partition, case_hash,
-        key_hash(item.report_id.encode()), tuple([g["id"] for g in item.groups]), dumps(routed(case)),
-        dumps(receipt(item.report_id, outcome, item.case_id, topic, now)),
-        dumps(case), min(case.ack_due, case.action_due),  # type: ignore[arg-type]  # orjson: slotted dataclass
+        key_hash(item.report_id.encode()), tuple([g["id"] for g in item.groups]), encode(routed(case)),
+        encode(receipt(item.report_id, outcome, item.case_id, topic, now)),
+        encode(case), min(case.ack_due, case.action_due),  # orjson: the slotted dataclass itself
         record_fragment(report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
                         platform=item.platform) if line else b"",
     )
@@ -145,10 +146,11 @@ def _failure(report_id: str, exc: Exception) -> Rejected | Failed:
 class Preparer:
     """Holds the data the preparation needs. ``holds(partition)``: whether the worker holds a case
     partition (its view may be a moment old: the case step copes with either answer). ``lines``:
-    render each new case's record log line here (when the worker writes them batched)."""
+    render each new case's record log line here (when the worker writes them batched). ``encode``:
+    see ``ready_for``."""
 
     def __init__(self, *, enricher: Enricher, policy: SlaPolicy, topics: Topics, partitions: int, max_bytes: int,
-                 holds: Callable[[int], bool], lines: bool = False) -> None:
+                 holds: Callable[[int], bool], lines: bool = False, encode: Callable[[Any], bytes] = dumps) -> None:
         self.enricher = enricher
         self.policy = policy
         self.topics = topics
@@ -156,6 +158,7 @@ class Preparer:
         self.max_bytes = max_bytes
         self.holds = holds
         self.lines = lines
+        self.encode = encode
 
     def prepare(self, values: Sequence[bytes | None], now: float) -> list[Prepared]:
         """One result per value, in order. Never raises for one bad record."""
@@ -167,7 +170,8 @@ class Preparer:
             except Rejection as rejection:  # kept without its traceback, which would hold this frame
                 decoded.append(Rejected(rejection.kind, rejection.detail, rejection.report_id))
         enriched = iter(self.enricher.enrich_many([d for d in decoded if not isinstance(d, Rejected)]))
-        policy, topics, partitions, holds, lines = self.policy, self.topics, self.partitions, self.holds, self.lines
+        policy, topics, partitions, holds, lines, encode = (self.policy, self.topics, self.partitions, self.holds,
+                                                            self.lines, self.encode)
         results: list[Prepared] = []
         for report in decoded:
             if isinstance(report, Rejected):
@@ -178,7 +182,8 @@ class Preparer:
                 try:
                     case_hash = key_hash(item.case_id.encode())
                     partition = case_hash % partitions
-                    results.append(ready_for(item, now, policy, topics, partition, case_hash, lines) if holds(partition)
+                    results.append(ready_for(item, now, policy, topics, partition, case_hash, lines, encode)
+                                   if holds(partition)
                                    else forward_for(item, now, partition))
                     continue
                 except Exception as exc:

@@ -55,11 +55,13 @@ class Publisher:
             builder = builders.get(slot)
             if builder is None:
                 builder = builders[slot] = create()
-            if builder.append(key=record.key, value=record.value, timestamp=None, headers=list(record.headers)) is None:
+            headers = record.headers
+            if type(headers) is not list:
+                headers = list(headers)
+            if builder.append(key=record.key, value=record.value, timestamp=None, headers=headers) is None:
                 futures.append(await self._producer.send_batch(builder, record.topic, partition=partition))
                 builder = builders[slot] = create()
-                if builder.append(key=record.key, value=record.value, timestamp=None,
-                                  headers=list(record.headers)) is None:
+                if builder.append(key=record.key, value=record.value, timestamp=None, headers=headers) is None:
                     raise PublishError(f"a record for {record.topic} is larger than the producer's batch size")
         for (topic, partition), builder in builders.items():
             futures.append(await self._producer.send_batch(builder, topic, partition=partition))

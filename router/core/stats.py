@@ -132,10 +132,11 @@ def merge_partitions(parts: Iterable[PartitionStats]) -> PartitionStats:
     return total
 
 
-def on_routed(stats: PartitionStats, platform: str, groups: Iterable[str]) -> None:
+def on_routed(stats: PartitionStats, platform: str, groups: Iterable[str], n: int = 1) -> None:
+    """``n`` cases opened on ``platform`` naming ``groups``."""
     for f in stats.figures(platform, groups):
-        f.bump("routed")
-        f.bump("open_cases")
+        f.bump("routed", n)
+        f.bump("open_cases", n)
 
 
 def on_attached(stats: PartitionStats, platform: str, groups: Iterable[str]) -> None:
