@@ -11,7 +11,8 @@ is the worker's own child; nothing else writes there). Worker to helper: ``("ini
 ``("batch", now, values)``, ``("ban", [(platform, account), ...])`` (known banned accounts, for
 mirror detection), ``("held", partitions)`` (the case partitions the worker holds) and
 ``("reload",)`` (re-read the watchlist and the SLA policy). Helper to worker: ``("ready",)``, then
-``("done", packed)`` for each batch (``router.prepare.pack``: plain tuples), in order, and ``("note", event, fields)`` for its log.
+``("done", packed)`` for each batch, in order (``router.prepare.pack``: plain tuples), and
+``("note", event, fields)`` for its log.
 
 Faults: a helper that dies or answers garbage fails the batches it had; the worker prepares them
 itself, logs ``intake.helper_exited`` and starts a new helper after a pause (1 s, doubling up to

@@ -94,8 +94,8 @@ def unpack(packed: Packed) -> list[Prepared]:
         raise ValueError("kinds and results differ in number")
     new, classes, sizes = tuple.__new__, _KINDS, _SIZES
     out: list[Prepared] = []
-    for kind, row in zip(kinds, rows):
-        if type(row) is not tuple or len(row) != sizes[kind]:
+    for kind, row in zip(kinds, rows, strict=True):
+        if kind >= len(sizes) or type(row) is not tuple or len(row) != sizes[kind]:
             raise ValueError("a result of the wrong shape")
         out.append(new(classes[kind], row))
     return out

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import gc
 import json
-
-from router.core.cases import Case
 import pickle
 
 import pytest
 
+from router.core.cases import Case
 from router.prepare import Failed, Forward, Ready, Rejected, pack, unpack
 from tests.agents.fakes import Msg, report, rig, values
 
@@ -50,6 +49,8 @@ def test_results_cross_the_pipe_as_plain_tuples_and_come_back_equal() -> None:
         unpack((kinds, rows[:-1]))
     with pytest.raises(ValueError):
         unpack((kinds, [rows[0][:3], *rows[1:]]))
+    with pytest.raises(ValueError):
+        unpack((bytes([9]) + kinds[1:], rows))
 
 
 def test_a_prepared_batch_gives_what_an_unprepared_one_gives() -> None:
