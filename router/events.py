@@ -9,7 +9,6 @@ through pydantic because this is the hot path (a receipt per input record).
 from __future__ import annotations
 
 import base64
-import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +34,7 @@ class Topics:
     source: str  # CloudEvents source
 
     def outbound(self, platform: str) -> str:
-        return self.review if platform == UNKNOWN else f"{self.outbound_prefix}{platform}"
+        return self.review if platform == UNKNOWN else self.outbound_prefix + platform
 
     @classmethod
     def from_settings(cls, settings: Any) -> Topics:
@@ -71,22 +70,20 @@ _SPEC = ("ce_specversion", b"1.0")
 _CONTENT = ("content-type", _JSON)
 
 
-@functools.lru_cache(maxsize=256)  # (a batch's records share one ce_time)
-def _constant(name: str, value: str) -> tuple[str, bytes]:
-    return (name, value.encode())
+_FIXED: dict[tuple[str, str, float], tuple[tuple[str, bytes], ...]] = {}
 
 
 def ce_headers(schema: str, event_id: str, source: str, ts: float) -> Headers:
     """CloudEvents 1.0 binary-mode headers (the value stays the plain JSON object). A list: what
-    the producer's record builder takes as it is."""
-    return [
-        _SPEC,
-        ("ce_id", event_id.encode()),
-        _constant("ce_type", schema),
-        _constant("ce_source", source),
-        _constant("ce_time", rfc3339(ts)),
-        _CONTENT,
-    ]
+    the producer's record builder takes as it is. The headers other than ``ce_id`` are shared by
+    every record of a kind in a batch (one ``ts``): built once, kept for the last few times."""
+    fixed = _FIXED.get((schema, source, ts))
+    if fixed is None:
+        if len(_FIXED) > 64:
+            _FIXED.clear()
+        fixed = _FIXED[(schema, source, ts)] = (
+            ("ce_type", schema.encode()), ("ce_source", source.encode()), ("ce_time", rfc3339(ts).encode()))
+    return [_SPEC, ("ce_id", event_id.encode()), *fixed, _CONTENT]
 
 
 def routed(case: Case) -> dict[str, Any]:

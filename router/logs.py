@@ -164,7 +164,9 @@ _RENDERED = b'{"event":"record",%b,"partition":%d,"offset":%d,"level":"info","ti
 
 def _json_line(fields: dict[str, Any]) -> bytes:
     blob = orjson.dumps(fields, default=str, option=orjson.OPT_APPEND_NEWLINE)
-    if _CONTROL_IN_JSON.search(blob) is None:
+    # (the usual line, ASCII without a backslash or DEL, needs no pattern search: byte scans; an int
+    # operand, as a bytes one raises and clears a TypeError inside ``in``)
+    if (0x5C not in blob and 0x7F not in blob and blob.isascii()) or _CONTROL_IN_JSON.search(blob) is None:
         return blob
     # rare: escape value by value, as for structlog's lines
     return orjson.dumps({k: _escape(v) if isinstance(v, str) else v for k, v in fields.items()}, default=str,

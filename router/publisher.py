@@ -21,6 +21,37 @@ class PublishError(RuntimeError):
     pass
 
 
+class _Batch:
+    """One producer batch being filled. Records go straight to the batch's record builder (the
+    compiled one of aiokafka) with the offsets counted here: ``BatchBuilder.append`` adds a Python
+    call, a serializer check and a metadata object per record, a fifth of the cost of appending a
+    receipt. ``done`` gives the batch back with its count set as its own ``append`` would have."""
+
+    __slots__ = ("_append", "batch", "count")
+
+    def __init__(self, batch: Any) -> None:
+        self.batch = batch
+        self.count = 0
+        inner = getattr(batch, "_builder", None)
+        plain = getattr(batch, "_key_serializer", 0) is None and getattr(batch, "_value_serializer", 0) is None
+        self._append = inner.append if inner is not None and plain and hasattr(batch, "_relative_offset") else None
+
+    def append(self, key: bytes | None, value: bytes | None, headers: list[tuple[str, bytes]]) -> bool:
+        """False when the batch is full (it then takes no more records)."""
+        if self._append is None:  # another aiokafka: its public method
+            return self.batch.append(key=key, value=value, timestamp=None, headers=headers) is not None
+        if self._append(self.count, None, key, value, headers) is None:
+            return False
+        self.count += 1
+        return True
+
+    def done(self) -> Any:
+        if self._append is not None:
+            self.batch._relative_offset = self.count
+        self.batch.close()
+        return self.batch
+
+
 class Publisher:
     """Sends records in producer batches. One instance per worker, owned by the app."""
 
@@ -41,9 +72,8 @@ class Publisher:
 
     async def publish(self, records: Iterable[Record]) -> list[asyncio.Future[Any]]:
         """Queue the records; returns futures resolved when the broker has stored each batch."""
-        builders: dict[tuple[str, int], Any] = {}
+        slots: dict[tuple[str, int], _Batch] = {}
         futures: list[asyncio.Future[Any]] = []
-        create = self._producer.create_batch
         for record in records:
             partition = record.partition
             if partition is None:
@@ -52,19 +82,19 @@ class Publisher:
                 else:
                     partition = partition_for_key(record.key, self.partitions(record.topic)) if record.key else 0
             slot = (record.topic, partition)
-            builder = builders.get(slot)
-            if builder is None:
-                builder = builders[slot] = create()
+            batch = slots.get(slot)
+            if batch is None:
+                batch = slots[slot] = _Batch(self._producer.create_batch())
             headers = record.headers
             if type(headers) is not list:
                 headers = list(headers)
-            if builder.append(key=record.key, value=record.value, timestamp=None, headers=headers) is None:
-                futures.append(await self._producer.send_batch(builder, record.topic, partition=partition))
-                builder = builders[slot] = create()
-                if builder.append(key=record.key, value=record.value, timestamp=None, headers=headers) is None:
+            if not batch.append(record.key, record.value, headers):
+                futures.append(await self._producer.send_batch(batch.done(), record.topic, partition=partition))
+                batch = slots[slot] = _Batch(self._producer.create_batch())
+                if not batch.append(record.key, record.value, headers):
                     raise PublishError(f"a record for {record.topic} is larger than the producer's batch size")
-        for (topic, partition), builder in builders.items():
-            futures.append(await self._producer.send_batch(builder, topic, partition=partition))
+        for (topic, partition), batch in slots.items():
+            futures.append(await self._producer.send_batch(batch.done(), topic, partition=partition))
         return futures
 
     async def publish_and_wait(self, records: Sequence[Record], *, what: str, retry: bool = True,

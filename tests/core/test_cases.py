@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -181,3 +182,16 @@ def test_the_fast_constructor_builds_what_the_dataclass_builds(responses: int, s
         references=(), status="open")
     with pytest.raises(TypeError):
         Case.from_dict({**data, "no_such_field": 1})
+    swapped = {k: v for k, v in data.items() if k != "status"} | {"no_such_field": "open"}
+    assert len(swapped) == len(data)  # as many names as fields, one of them unknown
+    with pytest.raises(TypeError):
+        Case.from_dict(swapped)
+    missing = {k: v for k, v in data.items() if k != "case_id"}
+    with pytest.raises(TypeError):
+        Case.from_dict(missing)
+
+
+def test_a_case_read_back_from_its_changelog_json_is_the_case() -> None:
+    case = new_case().evolve(report_ids=("r1", "r2"), reports=2, breached=("ack",), references=("ref",))
+    rebuilt = Case.from_dict(orjson.loads(orjson.dumps(case)))
+    assert rebuilt == case and type(rebuilt) is Case and type(rebuilt.report_ids) is tuple
