@@ -9,6 +9,7 @@ through pydantic because this is the hot path (a receipt per input record).
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -86,22 +87,24 @@ def ce_headers(schema: str, event_id: str, source: str, ts: float) -> Headers:
     return [_SPEC, ("ce_id", event_id.encode()), *fixed, _CONTENT]
 
 
-def routed(case: Case) -> dict[str, Any]:
+def routed(case: Case | Mapping[str, Any]) -> dict[str, Any]:
+    """The ``report.routed/v1`` record of a case, or of a case's fields (``router.core.cases.opened_fields``)."""
+    c = case if isinstance(case, Mapping) else case.to_dict()
     return {
         "schema": "report.routed/v1",
-        "case_id": case.case_id,
-        "platform": case.platform,
-        "target": {"url": case.url, "account": case.account},
-        "report_ids": list(case.report_ids),
-        "groups": list(case.groups),
-        "origins": list(case.origins),
-        "mirror_of": case.mirror_of,
-        "priority": case.priority,
-        "requested_actions": list(case.requested_actions),
-        "legal_basis": list(case.legal_basis),
-        "routed_at": rfc3339(case.routed_at),
-        "ack_due_at": rfc3339(case.ack_due),
-        "action_due_at": rfc3339(case.action_due),
+        "case_id": c["case_id"],
+        "platform": c["platform"],
+        "target": {"url": c["url"], "account": c["account"]},
+        "report_ids": list(c["report_ids"]),
+        "groups": list(c["groups"]),
+        "origins": list(c["origins"]),
+        "mirror_of": c["mirror_of"],
+        "priority": c["priority"],
+        "requested_actions": list(c["requested_actions"]),
+        "legal_basis": list(c["legal_basis"]),
+        "routed_at": rfc3339(c["routed_at"]),
+        "ack_due_at": rfc3339(c["ack_due"]),
+        "action_due_at": rfc3339(c["action_due"]),
     }
 
 

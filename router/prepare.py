@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from router.core.cases import open_case
+from router.core.cases import opened_fields
 from router.core.enrich import Enriched, Enricher
 from router.core.platforms import UNKNOWN
 from router.core.policy import SlaPolicy
@@ -106,7 +106,7 @@ def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, par
     """What the case step needs of ``item`` at ``now`` in its case ``partition`` (a pure function of
     its arguments). ``encode``: JSON to bytes (a helper, whose results are pickled, needs no copy of
     exactly their own size: ``router.events.dumps``)."""
-    case = open_case(
+    case = opened_fields(
         case_id=item.case_id, platform=item.platform, url=item.url, account=item.account, kind=item.kind,
         report_id=item.report_id, groups=item.groups, origins=item.origins, mirror_of=item.mirror_of,
         priority=item.priority, requested_actions=item.requested_actions, legal_basis=item.legal_basis,
@@ -120,7 +120,7 @@ def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, par
         item.report_id, item.case_id, item.platform, partition, case_hash,
         key_hash(item.report_id.encode()), tuple([g["id"] for g in item.groups]), encode(routed(case)),
         encode(receipt(item.report_id, outcome, item.case_id, topic, now)),
-        encode(case), min(case.ack_due, case.action_due),  # orjson: the slotted dataclass itself
+        encode(case), min(case["ack_due"], case["action_due"]),
         record_fragment(report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
                         platform=item.platform) if line else b"",
     )

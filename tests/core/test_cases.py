@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import timedelta
 
 import orjson
@@ -9,9 +10,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from router.core.cases import Case, apply_response, attach, breach_id, due_breaches, mark_breached, open_case
+from router.core.cases import (
+    Case,
+    apply_response,
+    attach,
+    breach_id,
+    due_breaches,
+    mark_breached,
+    open_case,
+    opened_fields,
+)
 from router.core.deadlines import DeadlineIndex, next_due
 from router.core.policy import Deadlines
+from router.events import routed
 
 T0 = 1_800_000_000.0
 D = Deadlines(ack=timedelta(seconds=10), action=timedelta(seconds=60))
@@ -195,3 +206,18 @@ def test_a_case_read_back_from_its_changelog_json_is_the_case() -> None:
     case = new_case().evolve(report_ids=("r1", "r2"), reports=2, breached=("ack",), references=("ref",))
     rebuilt = Case.from_dict(orjson.loads(orjson.dumps(case)))
     assert rebuilt == case and type(rebuilt) is Case and type(rebuilt.report_ids) is tuple
+
+
+@given(st.sampled_from(["content", "account"]), st.booleans(), st.sampled_from(["normal", "high", "critical"]))
+def test_the_opened_fields_are_those_of_the_opened_case(kind: str, mirrored: bool, priority: str) -> None:
+    args = dict(case_id="x-1", platform="x", url="https://x.com/a/status/1", account="a", kind=kind,
+                report_id="r1", groups=({"id": "TTP", "name": "T", "matched": ["TTP"], "designations": ["UN"]},),
+                origins=({"country": "PK", "signal": "phone"},),
+                mirror_of={"account": "b", "evidence": ["name"]} if mirrored else None, priority=priority,
+                requested_actions=("remove_content",), legal_basis=("TCO",), deadlines=D, now=T0)
+    data = opened_fields(**args)  # type: ignore[arg-type]
+    case = open_case(**args)  # type: ignore[arg-type]
+    assert list(data) == [f.name for f in fields(Case)]  # every field, in order
+    assert orjson.loads(orjson.dumps(data)) == orjson.loads(orjson.dumps(case))  # the same changelog JSON
+    assert Case.from_dict(orjson.loads(orjson.dumps(data))) == case
+    assert routed(data) == routed(case)
