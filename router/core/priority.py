@@ -23,6 +23,8 @@ HIGH_AUTHORITIES = frozenset({"UN"})
 
 
 def is_removal_order(legal_basis: Iterable[str]) -> bool:
+    if not legal_basis:  # most reports name none: no generator to set up
+        return False
     return any(_REMOVAL_ORDER.search(item) for item in legal_basis)
 
 
