@@ -465,6 +465,9 @@ def run_bench(args: argparse.Namespace) -> int:
     say(f"{'worker CPU (cores)':28} {statistics.median(r.cpu for r in raw_runs):14.2f} "
         f"{statistics.median(r.cpu for r in router_runs):14.2f}")
     say(f"latency samples: raw {len(raw_lat)}, router {len(router_lat)} (after {2:.0f} s of warm-up)")
+    pairs = [b.rate / a.rate for a, b in zip(raw_runs, router_runs, strict=True)]
+    say(f"throughput ratio of each run (router/raw, run by run: the machine's speed drifts between runs): "
+        f"{' '.join(f'{p:.2f}' for p in pairs)}; median {statistics.median(pairs):.2f}")
     if args.scaling:
         say("")
         say(f"scaling: {args.reports:,} reports published once the workers have settled, {PARTITIONS} partitions")
