@@ -40,6 +40,12 @@ from router.prepare import Prepared, Preparer, unpack
 
 log = structlog.get_logger("router.pool")
 
+#: how much of a helper's answers the reader buffers before it stops reading the pipe. asyncio's
+#: default (64 KiB) paused and resumed the pipe a dozen times for each answer of a batch (a
+#: megabyte or two): 20 % of the cost of reading it. What is buffered is bounded anyway by the
+#: batches handed to the helper and not yet answered.
+_READ_LIMIT = 16 << 20
+
 #: the settings a helper needs (the rest of its environment is the worker's own)
 SPEC_FIELDS = ("platforms", "watchlist", "sla_policy", "topic_receipts", "topic_breaches", "topic_review",
                "topic_outbound_prefix", "app_id", "partitions", "max_record_bytes")
@@ -148,7 +154,8 @@ class IntakePool:
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "router.helper", stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                stdout=asyncio.subprocess.PIPE, limit=_READ_LIMIT,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         except OSError as exc:
             log.error("intake.helper_not_started", helper=number, error=type(exc).__name__)
             self._spawn_later(number, min(30.0, max(1.0, delay * 2)))
