@@ -9,6 +9,7 @@ carries the protocol (see ``router.pool``); anything printed by mistake goes to 
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import pickle
 import struct
@@ -21,9 +22,26 @@ LENGTH = struct.Struct(">I")
 
 
 def frame(message: Any) -> bytes:
-    """A length-prefixed pickle frame of the protocol (both directions)."""
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    """A length-prefixed frame of the protocol (both directions): a kind byte and the message,
+    ``M`` marshalled when it is made of built-in types only (every batch and its answer: marshal
+    writes a batch's answer in half the time pickle takes, as it keeps no memo of the objects it
+    has written), else ``P`` pickled (the settings of ``init``, which hold paths)."""
+    try:
+        payload = b"M" + marshal.dumps(message)
+    except ValueError:  # a type marshal does not know
+        payload = b"P" + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return LENGTH.pack(len(payload)) + payload
+
+
+def unframe(payload: bytes) -> Any:
+    """The message of a frame's payload (what follows its length); ``ValueError`` when it is not
+    one. Both ends are this program: the pipe carries nothing from anyone else."""
+    kind, body = payload[:1], memoryview(payload)[1:]
+    if kind == b"M":
+        return marshal.loads(body)
+    if kind == b"P":
+        return pickle.loads(body)
+    raise ValueError("not a frame of the helper protocol")
 
 
 def settle_memory() -> None:
@@ -69,7 +87,7 @@ class _State:
             enricher=Enricher(config.registry, config.matcher, config.ip_table, self.banned), policy=config.policy,
             topics=Topics.from_settings(self.settings), partitions=self.settings.partitions,
             max_bytes=self.settings.max_record_bytes, holds=self.held.__contains__, lines=lines,
-            encode=orjson.dumps)  # the answers are pickled: no exact-size copy needed
+            encode=orjson.dumps)  # the answers are copied into frames: no exact-size copy needed
 
     def reload(self) -> str | None:
         """Re-read the watchlist and the SLA policy; the problem, if a file is refused."""
@@ -118,7 +136,7 @@ def _serve(source: BinaryIO, send: Any) -> int:
         payload = _read_exactly(source, LENGTH.unpack(header)[0])
         if payload is None:
             return 0
-        message = pickle.loads(payload)
+        message = unframe(payload)
         kind = message[0]
         if kind == "init":
             state = _State(message[1])

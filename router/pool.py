@@ -6,8 +6,9 @@ helper processes do them beside the worker, a batch at a time, while the worker 
 its state (the cases table, Kafka, the decisions that read them). With no helper (``0``, or on a
 machine with one CPU) the worker prepares its batches itself; the results are the same.
 
-Protocol: length-prefixed pickle frames over each helper's standard input and output (the helper
-is the worker's own child; nothing else writes there). Worker to helper: ``("init", spec)``, then
+Protocol: length-prefixed frames (``router.helper.frame``: marshal, or pickle for what marshal cannot
+write) over each helper's standard input and output (the helper is the worker's own child; nothing
+else writes there). Worker to helper: ``("init", spec)``, then
 ``("batch", now, values)``, ``("ban", [(platform, account), ...])`` (known banned accounts, for
 mirror detection), ``("held", partitions)`` (the case partitions the worker holds) and
 ``("reload",)`` (re-read the watchlist and the SLA policy). Helper to worker: ``("ready",)``, then
@@ -25,7 +26,6 @@ import asyncio
 import contextlib
 import math
 import os
-import pickle
 import sys
 import time
 from collections import deque
@@ -35,7 +35,7 @@ from typing import Any
 
 import structlog
 
-from router.helper import LENGTH, frame
+from router.helper import LENGTH, frame, unframe
 from router.prepare import Prepared, Preparer, unpack
 
 log = structlog.get_logger("router.pool")
@@ -101,7 +101,7 @@ class _Helper:
         stdout = self.process.stdout
         assert stdout is not None
         header = await stdout.readexactly(LENGTH.size)
-        return pickle.loads(await stdout.readexactly(LENGTH.unpack(header)[0]))
+        return unframe(await stdout.readexactly(LENGTH.unpack(header)[0]))
 
     def fail_pending(self) -> None:
         while self.pending:

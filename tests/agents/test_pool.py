@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from router.casework import Topics
 from router.config import load_config
 from router.core.enrich import Enricher
 from router.core.mirrors import BannedIndex
-from router.helper import serve
+from router.helper import LENGTH, frame, serve, unframe
 from router.pool import SPEC_FIELDS, IntakePool, available_cpus, helper_count
 from router.prepare import Preparer, Ready
 from router.settings import load_settings
@@ -97,8 +98,6 @@ async def test_a_helper_that_dies_or_hangs_is_replaced_and_its_batch_prepared_by
 
 
 def test_the_helper_loop_answers_in_order_and_ends_with_its_input(settings, tmp_path) -> None:
-    from router.helper import LENGTH, frame
-
     source = tmp_path / "in"
     source.write_bytes(frame(("init", {name: getattr(settings, name) for name in SPEC_FIELDS}))
                        + frame(("held", [0, 1, 2, 3])) + frame(("batch", NOW, _values()))
@@ -107,12 +106,10 @@ def test_the_helper_loop_answers_in_order_and_ends_with_its_input(settings, tmp_
     with source.open("rb") as src, sink.open("wb") as out:
         assert serve(src, out) == 0
     data = sink.read_bytes()
-    import pickle
-
     answers = []
     while data:
         n = LENGTH.unpack(data[:4])[0]
-        answers.append(pickle.loads(data[4:4 + n]))
+        answers.append(unframe(data[4:4 + n]))
         data = data[4 + n:]
     assert [a[0] for a in answers] == ["ready", "done", "note"]
     from router.prepare import unpack
@@ -126,3 +123,18 @@ def test_auto_takes_one_helper_per_spare_cpu() -> None:
     assert helper_count("auto", cpus=64) == 4
     assert helper_count(3) == 3 and helper_count(0) == 0
     assert 1 <= available_cpus() <= (os.cpu_count() or 1)
+
+
+def test_frames_carry_marshalled_builtins_and_pickle_the_rest(tmp_path: Path) -> None:
+    batch = ("batch", 1.5, [b"{}", None, b"x" * 70_000])
+    answer = ("done", (b"\x02\x00", [("r1", "x-1", "x", 0, 7, 8, ("TTP",), b"{}", b"{}", b"{}", 1.0, b""),
+                                       ("validation", ["url: bad"], None)]))
+    init = ("init", {"watchlist": tmp_path / "w.yaml", "partitions": 4})
+    for message in (batch, answer, init, ("held", [0, 3]), ("ready",)):
+        data = frame(message)
+        assert LENGTH.unpack(data[:4])[0] == len(data) - 4
+        assert unframe(data[4:]) == message
+    assert frame(batch)[4:5] == b"M" and frame(answer)[4:5] == b"M"  # built-in types: marshalled
+    assert frame(init)[4:5] == b"P"  # a path: pickled
+    with pytest.raises(ValueError):
+        unframe(b"Xanything")
