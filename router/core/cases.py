@@ -140,44 +140,6 @@ def _full_decoder() -> Callable[[dict[str, Any]], Case]:
 _from_full_dict = _full_decoder()
 
 
-def open_case(
-    *,
-    case_id: str,
-    platform: str,
-    url: str | None,
-    account: str | None,
-    kind: str,
-    report_id: str,
-    groups: tuple[dict[str, Any], ...],
-    origins: tuple[dict[str, str], ...],
-    mirror_of: dict[str, Any] | None,
-    priority: Priority,
-    requested_actions: tuple[str, ...],
-    legal_basis: tuple[str, ...],
-    deadlines: Deadlines,
-    now: float,
-) -> Case:
-    return _new_case(
-        case_id=case_id,
-        platform=platform,
-        url=url,
-        account=account,
-        kind=kind,
-        first_report=report_id,
-        report_ids=(report_id,),
-        reports=1,
-        groups=groups,
-        origins=origins,
-        mirror_of=mirror_of,
-        priority=priority,
-        requested_actions=requested_actions,
-        legal_basis=legal_basis,
-        routed_at=now,
-        ack_due=now + deadlines.ack.total_seconds(),
-        action_due=now + deadlines.action.total_seconds(),
-    )
-
-
 def opened_fields(
     *,
     case_id: str,
@@ -195,10 +157,9 @@ def opened_fields(
     deadlines: Deadlines,
     now: float,
 ) -> dict[str, Any]:
-    """The fields of ``open_case(...)`` with the same arguments, as a dict in field order: what a new
-    case's changelog record and routed record are made of, built without the case (a dict is
-    cheaper to build and to encode than the slotted case). ``Case.from_dict`` of it is that case
-    (tests/core)."""
+    """The fields of the case a first report opens (``open_case``), as a dict in field order: what a
+    new case's changelog record and routed record are made of, built without the case (a dict is
+    cheaper to build and to encode than the slotted case)."""
     return {
         "case_id": case_id, "platform": platform, "url": url, "account": account, "kind": kind,
         "first_report": report_id, "report_ids": (report_id,), "reports": 1, "groups": groups, "origins": origins,
@@ -208,6 +169,11 @@ def opened_fields(
         "action_status": None, "paused_since": None, "last_response_at": None, "responses": 0, "breached": (),
         "status": "open", "references": (),
     }
+
+
+def open_case(**arguments: Any) -> Case:
+    """The case a first report opens: ``opened_fields`` of the same keyword arguments, as a case."""
+    return _from_full_dict(opened_fields(**arguments))
 
 
 Attachment = Literal["attached", "duplicate", "replay"]
