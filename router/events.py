@@ -87,9 +87,9 @@ def ce_headers(schema: str, event_id: str, source: str, ts: float) -> Headers:
     return [_SPEC, ("ce_id", event_id.encode()), *fixed, _CONTENT]
 
 
-def routed(case: Case | Mapping[str, Any]) -> dict[str, Any]:
-    """The ``report.routed/v1`` record of a case, or of a case's fields (``router.core.cases.opened_fields``)."""
-    c = case if isinstance(case, Mapping) else case.to_dict()
+def routed(c: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``report.routed/v1`` record of a case's fields (``router.core.cases.opened_fields``,
+    ``Case.to_dict``)."""
     return {
         "schema": "report.routed/v1",
         "case_id": c["case_id"],

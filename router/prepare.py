@@ -81,8 +81,9 @@ Packed = tuple[bytes, list[tuple[object, ...]]]
 
 
 def pack(results: Sequence[Prepared]) -> Packed:
-    """Results as plain tuples and a kind byte each, for the pipe from a helper: pickling named
-    tuples costs a Python call per result on both sides, plain tuples none."""
+    """Results as plain tuples and a kind byte each, for the pipe from a helper: built-in types
+    only, which ``router.helper.frame`` marshals (named tuples it would have to pickle, at a Python
+    call per result on both sides)."""
     kind_of = _KIND_OF
     return bytes([kind_of[type(r)] for r in results]), [tuple(r) for r in results]
 
@@ -104,8 +105,8 @@ def unpack(packed: Packed) -> list[Prepared]:
 def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, partition: int,
               case_hash: int | None = None, line: bool = False, encode: Callable[[Any], bytes] = dumps) -> Ready:
     """What the case step needs of ``item`` at ``now`` in its case ``partition`` (a pure function of
-    its arguments). ``encode``: JSON to bytes (a helper, whose results are pickled, needs no copy of
-    exactly their own size: ``router.events.dumps``)."""
+    its arguments). ``encode``: JSON to bytes (a helper, whose results are copied into frames, needs
+    no copy of exactly their own size: ``router.events.dumps``)."""
     case = opened_fields(
         case_id=item.case_id, platform=item.platform, url=item.url, account=item.account, kind=item.kind,
         report_id=item.report_id, groups=item.groups, origins=item.origins, mirror_of=item.mirror_of,

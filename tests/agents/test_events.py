@@ -22,7 +22,7 @@ def test_rfc3339_is_utc_with_milliseconds(stamps: list[float]) -> None:
 
 def test_every_builder_makes_a_valid_record() -> None:
     case = new_case()
-    schemas.ReportRoutedV1.model_validate_json(dumps(routed(case)))
+    schemas.ReportRoutedV1.model_validate_json(dumps(routed(case.to_dict())))
     schemas.ReportReceiptV1.model_validate_json(dumps(receipt("r1", "routed", case.case_id, "outbound.x", T0)))
     schemas.ReportReceiptV1.model_validate_json(dumps(receipt(None, "rejected", None, "reports.deadletter", T0,
                                                               "decode: bad")))
