@@ -25,9 +25,11 @@ from router.state import TableState
 if TYPE_CHECKING:
     from router.prepare import Ready
 
-__all__ = ["CaseWork", "Topics", "WorkerCounters"]
+__all__ = ["UNOPENED", "CaseWork", "Topics", "WorkerCounters"]
 
 log = structlog.get_logger("router.cases")
+
+UNOPENED = "unopened"  # ``CaseWork.report``: no case, and no records to open one with
 
 
 @dataclass(slots=True)
@@ -51,6 +53,7 @@ class WorkerCounters:
     acknowledged_intake: int = 0
     acknowledged_cases: int = 0
     intake_batches_worker: int = 0  # intake batches prepared in this process (not by a helper)
+    intake_reprepared: int = 0  # reports a helper took for repeats of a case that was not there
     routed_by_platform: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -133,11 +136,14 @@ class CaseWork:
     # --- reports ---------------------------------------------------------------------------
     def report(self, ready: Ready, now: float, out: Outbox) -> tuple[str, str]:
         """Open a case with the records ``ready`` holds, or attach the report to its case. Returns
-        (outcome, topic) for the log."""
+        (outcome, topic) for the log; outcome ``UNOPENED``, with nothing done, when there is no case
+        and ``ready`` has no opening records (then prepare the report in full and call again)."""
         partition, case_id, platform = ready.partition, ready.case_id, ready.platform
         topic = self.topics.outbound(platform)
         case = self.cases.get(partition, case_id)
         if case is None:
+            if not ready.case:  # prepared without its opening records: the case was expected to exist
+                return UNOPENED, topic
             source = self.topics.source
             out.emit(topic, case_id.encode(), ready.routed, ce_headers("report.routed/v1", case_id, source, now),
                      hash=ready.case_hash)
@@ -164,7 +170,12 @@ class CaseWork:
             outcome = "attached"
             self._save(partition, case, updated, out)
             st.on_attached(self._touch(partition), case.platform, case.group_ids)
-        self._receipt(ready.report_id, outcome, case_id, topic, now, out, ready.report_hash)
+        if outcome == "attached" and not ready.case:  # the attached receipt came prepared
+            out.emit(self.topics.receipts, ready.report_id.encode(), ready.receipt,
+                     ce_headers("report.receipt/v1", f"receipt:{ready.report_id}:attached", self.topics.source, now),
+                     hash=ready.report_hash)
+        else:
+            self._receipt(ready.report_id, outcome, case_id, topic, now, out, ready.report_hash)
         return outcome, topic
 
     def _receipt(self, report_id: str, outcome: str, case_id: str, topic: str, now: float, out: Outbox,

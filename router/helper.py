@@ -16,7 +16,7 @@ import struct
 import sys
 from typing import Any, BinaryIO
 
-from router.prepare import Preparer, pack
+from router.prepare import Preparer, RecentCases, pack
 
 LENGTH = struct.Struct(">I")
 
@@ -87,7 +87,7 @@ class _State:
             enricher=Enricher(config.registry, config.matcher, config.ip_table, self.banned), policy=config.policy,
             topics=Topics.from_settings(self.settings), partitions=self.settings.partitions,
             max_bytes=self.settings.max_record_bytes, holds=self.held.__contains__, lines=lines,
-            encode=orjson.dumps)  # the answers are copied into frames: no exact-size copy needed
+            encode=orjson.dumps, recent=RecentCases())  # the answers are copied into frames: no exact-size copy needed
 
     def reload(self) -> str | None:
         """Re-read the watchlist and the SLA policy; the problem, if a file is refused."""

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import orjson
 import structlog
 
-from router.casework import CaseWork, WorkerCounters
+from router.casework import UNOPENED, CaseWork, WorkerCounters
 from router.core.enrich import Enriched
 from router.decode import Rejection, decode_response
 from router.events import ce_headers, deadletter, dumps, receipt
@@ -100,6 +100,12 @@ class Intake:
                 raise RuntimeError("a record prepared twice gave different results")
         if type(result) is Ready:
             outcome, topic = self.casework.report(result, now, out)  # type: ignore[arg-type]
+            if outcome == UNOPENED:  # the helper took the case for one that exists: prepared again, in full
+                self.counters.intake_reprepared += 1
+                result = self.preparer.prepare([message.value], now)[0]  # type: ignore[assignment]
+                if type(result) is not Ready or not result.case:  # pragma: no cover - the worker's own preparer
+                    raise RuntimeError("a record prepared again here came without its case's records")
+                outcome, topic = self.casework.report(result, now, out)
             if self.records.enabled:
                 if result.line and outcome != "attached":  # type: ignore[union-attr]  # rendered by the helper
                     self.records.add(result.line, message.partition, message.offset)  # type: ignore[union-attr]

@@ -6,7 +6,10 @@ batch, ``now`` and the data files (platforms, watchlist, SLA policy, known banne
 here reads the cases table or the clock, so the work can run in helper processes beside the worker
 (``router.pool``), each on a core of its own, while the worker does the stateful half (the case
 step, Kafka). A new case's records are built speculatively: the case step publishes them when the
-table has no case for the target, and builds a repeat's receipt itself.
+table has no case for the target, and builds a repeat's receipt itself. A helper remembers the
+cases it prepared lately (``RecentCases``): for a report of one of them it builds the ``attached``
+receipt instead, and leaves the opening records out; should the case not exist after all (closed
+and forgotten, or a hash collision), the case step prepares the report again, in full.
 
 Results are flat named tuples of strings, numbers and bytes: cheap to send between processes.
 """
@@ -46,7 +49,9 @@ class Failed(NamedTuple):
 
 
 class Ready(NamedTuple):
-    """A valid report for a case partition this worker holds, with what opening its case takes."""
+    """A valid report for a case partition this worker holds, with what opening its case takes
+    (or, when ``case`` is empty, not: the preparer saw its case lately, ``receipt`` is then the
+    report's ``attached`` receipt)."""
 
     report_id: str
     case_id: str
@@ -56,8 +61,8 @@ class Ready(NamedTuple):
     report_hash: int  # and of the report id (the key of the receipt)
     groups: tuple[str, ...]  # group ids, for the statistics
     routed: bytes  # the new case's report.routed/v1 value
-    receipt: bytes  # the receipt of the report that opens it
-    case: bytes  # its changelog value
+    receipt: bytes  # the receipt of the report that opens it (``attached``, when ``case`` is empty)
+    case: bytes  # its changelog value; b"": not built (the case was prepared lately)
     due: float  # its first deadline
     line: bytes  # its record log line's fields (``router.logs.record_fragment``), or b"" (not logged so)
 
@@ -127,6 +132,42 @@ def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, par
     )
 
 
+def attached_for(item: Enriched, now: float, topics: Topics, partition: int, case_hash: int,
+                 encode: Callable[[Any], bytes] = dumps) -> Ready:
+    """What the case step needs of ``item`` when its case most likely exists: no opening records, the
+    ``attached`` receipt (the case step prepares the report again when the case is not there)."""
+    topic = topics.outbound(item.platform)
+    return Ready(
+        item.report_id, item.case_id, item.platform, partition, case_hash, key_hash(item.report_id.encode()),
+        tuple([g["id"] for g in item.groups]), b"",
+        encode(receipt(item.report_id, "attached", item.case_id, topic, now)), b"", 0.0, b"",
+    )
+
+
+class RecentCases:
+    """The cases a preparer built opening records for lately, by their key hash: a hint that the
+    case exists by now, never a decision (the case step reads the table). Two generations of at most
+    ``size`` hashes each, the older dropped when the newer is full: about 50 bytes a case (3 MB
+    for the default size, measured with tracemalloc)."""
+
+    __slots__ = ("_new", "_old", "size")
+
+    def __init__(self, size: int = 32_768) -> None:
+        self.size = size
+        self._new: set[int] = set()
+        self._old: set[int] = set()
+
+    def seen(self, case_hash: int) -> bool:
+        """Whether ``case_hash`` was seen lately; remembers it either way."""
+        if case_hash in self._new:
+            return True
+        known = case_hash in self._old
+        self._new.add(case_hash)
+        if len(self._new) >= self.size:
+            self._old, self._new = self._new, set()
+        return known
+
+
 def forward_for(item: Enriched, now: float, partition: int) -> Forward:
     return Forward(item.report_id, item.case_id, item.platform, partition, internal_report(item, now))
 
@@ -148,10 +189,12 @@ class Preparer:
     """Holds the data the preparation needs. ``holds(partition)``: whether the worker holds a case
     partition (its view may be a moment old: the case step copes with either answer). ``lines``:
     render each new case's record log line here (when the worker writes them batched). ``encode``:
-    see ``ready_for``."""
+    see ``ready_for``. ``recent``: cases prepared lately, whose reports get no opening records (a
+    helper's; the worker's own preparer has none)."""
 
     def __init__(self, *, enricher: Enricher, policy: SlaPolicy, topics: Topics, partitions: int, max_bytes: int,
-                 holds: Callable[[int], bool], lines: bool = False, encode: Callable[[Any], bytes] = dumps) -> None:
+                 holds: Callable[[int], bool], lines: bool = False, encode: Callable[[Any], bytes] = dumps,
+                 recent: RecentCases | None = None) -> None:
         self.enricher = enricher
         self.policy = policy
         self.topics = topics
@@ -160,6 +203,7 @@ class Preparer:
         self.holds = holds
         self.lines = lines
         self.encode = encode
+        self.recent = recent
 
     def prepare(self, values: Sequence[bytes | None], now: float) -> list[Prepared]:
         """One result per value, in order. Never raises for one bad record."""
@@ -173,6 +217,7 @@ class Preparer:
         enriched = iter(self.enricher.enrich_many([d for d in decoded if not isinstance(d, Rejected)]))
         policy, topics, partitions, holds, lines, encode = (self.policy, self.topics, self.partitions, self.holds,
                                                             self.lines, self.encode)
+        seen = self.recent.seen if self.recent is not None else None
         results: list[Prepared] = []
         for report in decoded:
             if isinstance(report, Rejected):
@@ -183,9 +228,12 @@ class Preparer:
                 try:
                     case_hash = key_hash(item.case_id.encode())
                     partition = case_hash % partitions
-                    results.append(ready_for(item, now, policy, topics, partition, case_hash, lines, encode)
-                                   if holds(partition)
-                                   else forward_for(item, now, partition))
+                    if not holds(partition):
+                        results.append(forward_for(item, now, partition))
+                    elif seen is not None and seen(case_hash):
+                        results.append(attached_for(item, now, topics, partition, case_hash, encode))
+                    else:
+                        results.append(ready_for(item, now, policy, topics, partition, case_hash, lines, encode))
                     continue
                 except Exception as exc:
                     item = exc

@@ -61,12 +61,27 @@ async def preflight(settings: Settings, platforms: list[str]) -> Settings:
     return settings
 
 
+def use_event_loop(kind: str) -> str:
+    """Make ``kind`` the event loop of every loop created from now on in this process (the
+    worker's and its consumer thread's); returns the one in use: ``asyncio`` when uvloop is asked
+    for but not installed (a platform without its wheel)."""
+    if kind != "uvloop":
+        return "asyncio"
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency where it has wheels
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
 def run_worker() -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"router: invalid settings: {exc}", file=sys.stderr)
         return 2
+    event_loop = use_event_loop(settings.event_loop)
     logging_config = configure_logging(settings.log_level, settings.log_format,
                                        settings.log_hmac_key.get_secret_value() if settings.log_hmac_key else None)
     try:
@@ -88,7 +103,7 @@ def run_worker() -> int:
 
     app = build_app(settings, config, record_log(settings.log_records, settings.log_level, settings.log_format))
     log.info("worker.starting", worker_id=settings.worker_id, broker=settings.broker, partitions=settings.partitions,
-             store=settings.store, web_port=settings.web_port)
+             store=settings.store, web_port=settings.web_port, event_loop=event_loop)
     settle_memory()
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=logging_config,
                           redirect_stdouts=False)

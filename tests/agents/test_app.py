@@ -76,3 +76,28 @@ def test_bad_data_files_are_named(tmp_path) -> None:
     wl.write_text("version: 1\ngroups: [{id: bad id}]\n")
     with pytest.raises(ConfigError, match="ROUTER_WATCHLIST"):
         load_config(_settings(tmp_path, watchlist=wl))
+
+
+def test_the_event_loop_setting_picks_the_loop_of_the_worker() -> None:
+    import asyncio
+
+    import uvloop
+
+    from router.worker import use_event_loop
+
+    before = asyncio.get_event_loop_policy()
+    try:
+        assert use_event_loop("asyncio") == "asyncio"
+        assert asyncio.get_event_loop_policy() is before
+        assert use_event_loop("uvloop") == "uvloop"
+        loop = asyncio.new_event_loop()
+        try:
+            assert isinstance(loop, uvloop.Loop)
+        finally:
+            loop.close()
+    finally:
+        asyncio.set_event_loop_policy(before)
+    assert load_settings(event_loop="asyncio").event_loop == "asyncio"
+    assert load_settings().event_loop == "uvloop"
+    with pytest.raises(SettingsError):
+        load_settings(event_loop="trio")

@@ -10,7 +10,7 @@ import pickle
 import pytest
 
 from router.core.cases import Case
-from router.prepare import Failed, Forward, Ready, Rejected, pack, unpack
+from router.prepare import Failed, Forward, Ready, RecentCases, Rejected, pack, unpack
 from tests.agents.fakes import Msg, report, rig, values
 
 
@@ -116,3 +116,63 @@ def test_a_batch_with_rejections_leaves_no_garbage_cycles() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_recent_cases_remember_two_generations_and_no_more() -> None:
+    recent = RecentCases(size=3)
+    assert [recent.seen(h) for h in (1, 1, 2)] == [False, True, False]
+    assert recent.seen(3) is False  # the third fills the first generation: it becomes the old one
+    assert [recent.seen(h) for h in (1, 2, 3)] == [True, True, True]
+    assert [recent.seen(h) for h in (4, 5, 6)] == [False, False, False]  # a new generation fills up
+    assert recent.seen(1) is False  # dropped with the oldest generation (and remembered again)
+    assert recent.seen(4) is True and recent.seen(6) is True
+
+
+def _helper_rig(held: set[int] | None = None):  # type: ignore[no-untyped-def]
+    r = rig(held=held)
+    r.intake.preparer.recent = RecentCases()  # as in a helper process
+    return r
+
+
+def _repeats() -> tuple[list[Msg], list[Msg]]:
+    first = [Msg("reports.submitted", 0, i, f"r{i}".encode(), report(f"r{i}", url=f"https://x.com/a/status/{i}"))
+             for i in range(3)]
+    second = [Msg("reports.submitted", 0, 3, b"r3", report("r3", url="https://x.com/a/status/0")),  # a repeat
+              Msg("reports.submitted", 0, 4, b"r4", report("r4", url="https://x.com/a/status/1")),
+              Msg("reports.submitted", 0, 5, b"r0", report("r0", url="https://x.com/a/status/0")),  # r0 again
+              Msg("reports.submitted", 0, 6, b"r6", report("r6", url="https://x.com/a/status/7"))]  # a new case
+    return first, second
+
+
+def test_a_helper_prepares_repeats_without_opening_records_and_the_output_is_the_same() -> None:
+    plain, helped = rig(), _helper_rig()
+    first, second = _repeats()
+    now = helped.clock()
+    for batch in (first, second):
+        results = helped.intake.preparer.prepare([m.value for m in batch], now)
+        if batch is second:
+            assert [bool(x.case) for x in results] == [False, False, False, True]
+            assert json.loads(results[0].receipt)["outcome"] == "attached" and results[0].routed == b""
+        expected = plain.intake.process(batch, (now, plain.intake.preparer.prepare([m.value for m in batch], now)))
+        got = helped.intake.process(batch, (now, results))
+        assert got.first == expected.first and got.then == expected.then
+    outcomes = [v["outcome"] for v in values(got.first, "reports.receipts")]
+    assert outcomes == ["attached", "attached", "routed", "routed"]  # r0 again replays its own outcome
+    assert helped.counters.intake_reprepared == 0
+
+
+def test_a_repeat_whose_case_is_not_there_is_prepared_again_in_full() -> None:
+    """The helper's memory is a hint: a case closed and forgotten, or a hash collision, leaves a
+    report prepared without the records that open its case."""
+    helper, worker, plain = _helper_rig(), rig(), rig()
+    first, second = _repeats()
+    now = worker.clock()
+    helper.intake.preparer.prepare([m.value for m in first], now)  # the helper saw the cases; the table did not
+    results = helper.intake.preparer.prepare([m.value for m in second], now)
+    assert not results[0].case
+    got = worker.intake.process(second, (now, results))
+    expected = plain.intake.process(second)
+    assert got.first == expected.first and got.then == expected.then
+    assert [v["outcome"] for v in values(got.first, "reports.receipts")] == ["routed", "routed", "attached", "routed"]
+    assert len(values(got.first, "outbound.x")) == 3
+    assert worker.counters.intake_reprepared == 2  # r3 and r4 (r0 attaches to the case r3 opened)

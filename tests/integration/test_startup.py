@@ -87,6 +87,8 @@ async def test_ready_only_once_recovered_and_poison_never_stops_the_worker(broke
         assert sorted(outcomes) == ["rejected"] * 4 + ["routed"]
         assert len(reader.all("reports.deadletter")) == 4
     assert worker.ready() and worker.process.poll() is None
+    starting = [line for line in worker.log_text().splitlines() if "worker.starting" in line]
+    assert len(starting) == 1 and "uvloop" in starting[0]  # the default event loop (ROUTER_EVENT_LOOP)
     metrics = worker.metrics()
     assert 'router_reports_rejected_total{kind="decode"} 2' in metrics
     assert 'router_routed_total{platform="telegram"} 1' in metrics
