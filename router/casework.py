@@ -170,17 +170,16 @@ class CaseWork:
             outcome = "attached"
             self._save(partition, case, updated, out)
             st.on_attached(self._touch(partition), case.platform, case.group_ids)
-        if outcome == "attached" and not ready.case:  # the attached receipt came prepared
-            out.emit(self.topics.receipts, ready.report_id.encode(), ready.receipt,
-                     ce_headers("report.receipt/v1", f"receipt:{ready.report_id}:attached", self.topics.source, now),
-                     hash=ready.report_hash)
-        else:
-            self._receipt(ready.report_id, outcome, case_id, topic, now, out, ready.report_hash)
+        prepared = ready.receipt if outcome == "attached" and not ready.case else None  # the attached receipt
+        self._receipt(ready.report_id, outcome, case_id, topic, now, out, ready.report_hash, prepared)
         return outcome, topic
 
     def _receipt(self, report_id: str, outcome: str, case_id: str, topic: str, now: float, out: Outbox,
-                 report_hash: int | None = None) -> None:
-        out.emit(self.topics.receipts, report_id.encode(), dumps(receipt(report_id, outcome, case_id, topic, now)),
+                 report_hash: int | None = None, value: bytes | None = None) -> None:
+        """Emit a report's receipt (``value``: the receipt already encoded, else built here)."""
+        if value is None:
+            value = dumps(receipt(report_id, outcome, case_id, topic, now))
+        out.emit(self.topics.receipts, report_id.encode(), value,
                  ce_headers("report.receipt/v1", f"receipt:{report_id}:{outcome}", self.topics.source, now),
                  hash=report_hash)
 

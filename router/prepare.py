@@ -59,7 +59,7 @@ class Ready(NamedTuple):
     partition: int  # of the cases table (ROUTER_PARTITIONS)
     case_hash: int  # Kafka's partitioner hash of the case id (the key of the routed record)
     report_hash: int  # and of the report id (the key of the receipt)
-    groups: tuple[str, ...]  # group ids, for the statistics
+    groups: tuple[str, ...]  # group ids, for the statistics of the case it opens (empty when ``case`` is)
     routed: bytes  # the new case's report.routed/v1 value
     receipt: bytes  # the receipt of the report that opens it (``attached``, when ``case`` is empty)
     case: bytes  # its changelog value; b"": not built (the case was prepared lately)
@@ -139,7 +139,7 @@ def attached_for(item: Enriched, now: float, topics: Topics, partition: int, cas
     topic = topics.outbound(item.platform)
     return Ready(
         item.report_id, item.case_id, item.platform, partition, case_hash, key_hash(item.report_id.encode()),
-        tuple([g["id"] for g in item.groups]), b"",
+        (), b"",  # (group ids serve the figures of an opened case only)
         encode(receipt(item.report_id, "attached", item.case_id, topic, now)), b"", 0.0, b"",
     )
 
