@@ -117,6 +117,51 @@ def test_the_helper_loop_answers_in_order_and_ends_with_its_input(settings, tmp_
     assert len(unpack(answers[1][1])) == len(_values())
 
 
+def test_the_helper_reads_the_next_batch_while_it_prepares_one(monkeypatch) -> None:
+    """The worker writes what the pipe cannot take only when its event loop is free: a helper that
+    read its input only between batches left the next batch half-written, and waited for it."""
+    import threading
+    from types import SimpleNamespace
+
+    from router import helper
+
+    release = threading.Event()
+    prepared: list[int] = []
+
+    def prepare(values, now):
+        assert release.wait(30)
+        prepared.append(len(values))
+        return []
+
+    monkeypatch.setattr(helper, "_State", lambda spec: SimpleNamespace(preparer=SimpleNamespace(prepare=prepare)))
+    monkeypatch.setattr(helper, "settle_memory", lambda: None)
+    source_r, source_w = os.pipe()
+    sink_r, sink_w = os.pipe()
+    with os.fdopen(source_r, "rb") as source, os.fdopen(sink_w, "wb") as sink, os.fdopen(sink_r, "rb") as answers:
+        loop = threading.Thread(target=helper.serve, args=(source, sink), daemon=True)
+        loop.start()
+        to_helper = os.fdopen(source_w, "wb")
+        to_helper.write(frame(("init", {})) + frame(("batch", NOW, [b"{}"])))
+        to_helper.flush()
+        # while the first batch is being prepared, a next one 64 times the pipe's size (64 KiB) goes in
+        big = frame(("batch", NOW, [i.to_bytes(4, "big") * 256 for i in range(4096)]))  # (distinct: 4 MiB)
+        writer = threading.Thread(target=lambda: (to_helper.write(big), to_helper.flush()), daemon=True)
+        writer.start()
+        writer.join(5)
+        written_meanwhile = not writer.is_alive()
+        release.set()  # (either way the batch is read now: nothing is left blocked)
+        writer.join(10)
+        assert not writer.is_alive()
+        to_helper.close()  # the end of its input: the helper answers what it has and stops
+        loop.join(10)
+        assert not loop.is_alive()
+        sink.close()
+        data = answers.read()
+    assert written_meanwhile, "the helper read nothing while it prepared a batch"
+    assert prepared == [1, 4096]
+    assert [unframe(data[4:])[0]] == ["ready"] and data.count(b"done") == 2
+
+
 def test_auto_takes_one_helper_per_spare_cpu() -> None:
     assert helper_count("auto", cpus=1) == 0
     assert helper_count("auto", cpus=2) == 1
