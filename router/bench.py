@@ -40,6 +40,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from router.embedded import EmbeddedBroker, free_port, killed_with_parent, start_broker
+from router.native import status as native_status
 
 PARTITIONS = 4
 
@@ -450,8 +451,9 @@ def _mb(n: float) -> str:
 def run_bench(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="router-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    modules = "compiled" if native_status()[0] else "from source"
     say(f"router bench: {args.reports:,} reports x {args.repeat} runs, {PARTITIONS} partitions, store {args.store}, "
-        f"embedded broker; {os.cpu_count()} CPUs; logs in {workdir}")
+        f"embedded broker; {os.cpu_count()} CPUs; intake modules {modules}; logs in {workdir}")
     records = reports(args.reports, seed=11)
     raw_runs, router_runs = [], []
     for i in range(args.repeat):

@@ -8,6 +8,7 @@
   router eval FILE.jsonl        precision and recall of the enrichment on a labelled file
   router report                 compliance scorecard from the metrics topic
   router bench                  throughput and latency against the raw client baseline
+  router native build|status    compile intake's pure modules with mypyc (make install does it)
 
 Exit status: 0 on success, 2 for a configuration error (one line on stderr), 1 otherwise.
 """
@@ -72,6 +73,12 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_native(args: argparse.Namespace) -> int:
+    from router.native import run
+
+    return run(args.action, if_stale=args.if_stale, verbose=args.verbose)
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     from schemas.export import JSON_DIR, export
 
@@ -125,6 +132,13 @@ def parser() -> argparse.ArgumentParser:
 
     add_bench(sub)
     add_report(sub)
+
+    native = sub.add_parser("native", help="intake's pure modules compiled with mypyc (router/native.py)")
+    native.add_argument("action", choices=("build", "status", "clean"))
+    native.add_argument("--if-stale", action="store_true", help="build only when the compiled modules are missing "
+                        "or were built from other sources")
+    native.add_argument("--verbose", action="store_true", help="show the compiler's commands")
+    native.set_defaults(func=cmd_native)
 
     schemas = sub.add_parser("schemas", help="event contract schemas")
     ssub = schemas.add_subparsers(dest="action", required=True)

@@ -103,7 +103,7 @@ def unpack(packed: Packed) -> list[Prepared]:
     for kind, row in zip(kinds, rows, strict=True):
         if kind >= len(sizes) or type(row) is not tuple or len(row) != sizes[kind]:
             raise ValueError("a result of the wrong shape")
-        out.append(new(classes[kind], row))
+        out.append(new(classes[kind], row))  # type: ignore[arg-type]  # (a named tuple of that kind)
     return out
 
 
@@ -208,7 +208,7 @@ class Preparer:
     def prepare(self, values: Sequence[bytes | None], now: float) -> list[Prepared]:
         """One result per value, in order. Never raises for one bad record."""
         max_bytes = self.max_bytes
-        decoded: list[object] = []
+        decoded: list[Any] = []
         for raw in values:
             try:
                 decoded.append(decode_report(raw, max_bytes))

@@ -30,7 +30,7 @@ handle in text (``#BLA``, ``@BLF_media``), the whole account, or the URL path se
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 from urllib.parse import unquote
@@ -65,23 +65,6 @@ class GroupTag:
     matched: tuple[str, ...]  # evidence: the substrings as they appear in the input, e.g. "T.T.P", "#BLA",
     # "@tehreek_e_taliban_pk"; deduplicated, at most 5, each at most 80 chars
     designations: tuple[str, ...]  # sorted unique authority codes, e.g. ("PK", "UK", "UN", "US")
-
-
-_object_new: Final = object.__new__
-_SET_ID, _SET_NAME, _SET_MATCHED, _SET_DESIGNATIONS = (
-    GroupTag.__dict__[field].__set__ for field in ("id", "name", "matched", "designations")  # slot descriptors
-)
-
-
-def _new_tag(id: str, name: str, matched: tuple[str, ...], designations: tuple[str, ...]) -> GroupTag:
-    """``GroupTag(id, name, matched, designations)`` without the frozen dataclass ``__init__`` (which sets each
-    field through ``object.__setattr__``): the slots are written through their descriptors, once, here."""
-    tag = _object_new(GroupTag)
-    _SET_ID(tag, id)
-    _SET_NAME(tag, name)
-    _SET_MATCHED(tag, matched)
-    _SET_DESIGNATIONS(tag, designations)
-    return tag
 
 
 class _Entry(NamedTuple):
@@ -244,8 +227,8 @@ class GroupMatcher:
             if not (entry.plain or _entry_accepts(entry, folded, start, end, span, anywhere)):
                 return ()
             group = self._groups[entry.group]
-            matched = (_evidence_of(folded.source, a, b, inputs),)
-            return (_new_tag(group.id, group.name, matched, self._designations[entry.group]),)
+            first = (_evidence_of(folded.source, a, b, inputs),)
+            return (GroupTag(group.id, group.name, first, self._designations[entry.group]),)
         blocked = [(s, e) for entry, s, e, _ in candidates if entry.group == _BLOCKER] if self._blocking else []
         spans: dict[int, list[tuple[int, int]]] = {}  # group -> spans in the source
         for entry, start, end, anywhere in candidates:
@@ -263,7 +246,7 @@ class GroupMatcher:
             for u in self._umbrellas_of[g]:
                 hits = hits + spans.get(u, [])
             if len(hits) == 1:
-                matched: tuple[str, ...] = (_evidence_of(source, *hits[0], inputs),)
+                matched: tuple[str, ...] = (_evidence_of(source, hits[0][0], hits[0][1], inputs),)
             else:
                 unique: dict[str, None] = {}
                 for a, b in hits:  # in order of appearance, until the cap
@@ -272,7 +255,7 @@ class GroupMatcher:
                         break
                 matched = tuple(unique)
             group = self._groups[g]
-            tags.append(_new_tag(group.id, group.name, matched, self._designations[g]))
+            tags.append(GroupTag(group.id, group.name, matched, self._designations[g]))
         return tuple(tags)
 
 
@@ -291,12 +274,12 @@ def _bounds(text: str | None, account: str | None, url: str | None) -> list[tupl
     return bounds
 
 
-def _evidence_of(source: str, a: int, b: int, inputs: tuple[str | None, str | None, str | None]) -> str:
+def _evidence_of(source: str, a: int, b: int, inputs: tuple[str | None, ...]) -> str:
     """``_evidence`` of a hit, with the input it falls in found from ``inputs`` (text, account, url)."""
     text = inputs[0]
     if text and a < len(text):  # in the text: the usual case, without building the bounds
         return _evidence(source, a, b, (("text", 0, len(text)),))
-    return _evidence(source, a, b, _bounds(*inputs))
+    return _evidence(source, a, b, _bounds(inputs[0], inputs[1], inputs[2]))
 
 
 def _inside(start: int, end: int, blocked: list[tuple[int, int]]) -> bool:
@@ -363,7 +346,7 @@ def _repeated(text: str, start: int, end: int) -> bool:
     return after or before
 
 
-def _evidence(source: str, a: int, b: int, bounds: list[tuple[str, int, int]]) -> str:
+def _evidence(source: str, a: int, b: int, bounds: Sequence[tuple[str, int, int]]) -> str:
     """The original text of a hit, widened to its hashtag/handle, the whole account or the URL segment.
 
     The widening regexes are anchored (``match`` with bounds), so each costs at most the widened length.

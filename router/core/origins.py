@@ -197,7 +197,8 @@ def _validity_pattern(metadata: PhoneMetadata, length: int) -> re.Pattern[str] |
     the fixed line's, which ``phonenumbers`` then does not test). The general pattern becomes a
     look-ahead over the whole number, the types an alternation.
     """
-    if not _allows(metadata.general_desc, length):
+    general = metadata.general_desc
+    if general is None or not _allows(general, length):
         return None
     types = [
         metadata.fixed_line,
@@ -211,10 +212,11 @@ def _validity_pattern(metadata: PhoneMetadata, length: int) -> re.Pattern[str] |
         metadata.uan,
         metadata.voicemail,
     ]
-    alternatives = [f"(?:{desc.national_number_pattern})" for desc in types if _allows(desc, length)]
+    alternatives = [f"(?:{desc.national_number_pattern})" for desc in types
+                    if desc is not None and _allows(desc, length)]
     if not alternatives:
         return None
-    return re.compile(f"(?=(?:{metadata.general_desc.national_number_pattern})\\Z)(?:{'|'.join(alternatives)})")
+    return re.compile(f"(?=(?:{general.national_number_pattern})\\Z)(?:{'|'.join(alternatives)})")
 
 
 class _RegionRules:
@@ -274,7 +276,8 @@ def _compile_calling_code(code: int) -> _CallingCodeRules:
         if metadata is not None:  # None: the non-geographic entity "001"
             leading_digits = re.compile(metadata.leading_digits) if metadata.leading_digits is not None else None
             regions.append((region, leading_digits, _RegionRules(metadata)))
-    prefix = PhoneMetadata.metadata_for_region(regions[0][0]).national_prefix_for_parsing if regions else None
+    first = PhoneMetadata.metadata_for_region(regions[0][0]) if regions else None
+    prefix = first.national_prefix_for_parsing if first is not None else None
     return _CallingCodeRules(tuple(regions), re.compile(prefix) if prefix else None)
 
 
@@ -497,7 +500,7 @@ def _country_of_tag(tag: OriginTag) -> str:
     return tag.country
 
 
-def tag_origins(signals: Mapping[str, str | None] | None, lookup: IpCountryLookup) -> tuple[OriginTag, ...]:
+def tag_origins(signals: Mapping[str, object] | None, lookup: IpCountryLookup) -> tuple[OriginTag, ...]:
     """The origin tags of a report's ``signals`` (keys ``phone``, ``ip``, ``country``).
 
     Returns the tags sorted by ``(country, signal)`` with no duplicates. Every signal that gives a

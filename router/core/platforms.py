@@ -92,7 +92,7 @@ class PlatformRegistry:
         # for_host's answers for the registered hosts and their common subdomains, computed by the
         # general walk itself, so that looking them up gives exactly what the walk would
         common_hosts = {*self._by_domain, *(f"{sub}.{host}" for host in self._by_domain for sub in COMMON_SUBDOMAINS)}
-        self._by_host = {host: platform for host in common_hosts if (platform := self._walk(host)) is not None}
+        self._by_host = {host: found for host in common_hosts if (found := self._walk(host)) is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PlatformRegistry:
