@@ -9,7 +9,7 @@ import structlog
 from aiohttp import web
 
 from router.config import ConfigError, load_config
-from router.helper import settle_memory
+from router.helper import bound_malloc, settle_memory
 from router.kafka import TopicLayoutError, broker_cluster_id, ensure_topics, wait_for_broker
 from router.logs import configure_logging, record_log
 from router.metrics import waiting_for_broker
@@ -76,6 +76,7 @@ def use_event_loop(kind: str) -> str:
 
 
 def run_worker() -> int:
+    bound_malloc()
     try:
         settings = load_settings()
     except SettingsError as exc:

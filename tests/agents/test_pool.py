@@ -188,3 +188,30 @@ def test_frames_carry_marshalled_builtins_and_pickle_the_rest(tmp_path: Path) ->
     assert frame(init)[4:5] == b"P"  # a path: pickled
     with pytest.raises(ValueError):
         unframe(b"Xanything")
+
+
+def test_the_allocator_is_bounded_unless_the_environment_says_otherwise() -> None:
+    import platform
+    import subprocess
+    import sys
+
+    from router.helper import bound_malloc
+
+    assert bound_malloc({"MALLOC_ARENA_MAX": "4"}) is False  # the operator's own setting wins
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        assert bound_malloc({}) is False
+        return
+    # in a fresh process (mallopt changes the allocator for good): applied, and a large buffer freed
+    # goes back to the system rather than into the heap
+    code = ("from router.helper import bound_malloc\n"
+            "def rss(): return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])\n"
+            "applied = bound_malloc({})\n"
+            "first = bytearray(600_000); del first\n"  # (by default, this raises glibc's threshold)
+            "blocks, keep = [], []\n"
+            "for _ in range(200): blocks.append(bytearray(600_000)); keep.append(bytearray(200))\n"
+            "full = rss(); del blocks\n"
+            "print(applied, full - rss())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    applied, returned_kb = out.stdout.split()
+    # the 120 MB of blocks given back (without the bound, about 50 MB: the rest stays in the heap's holes)
+    assert applied == "True" and int(returned_kb) > 100_000
