@@ -57,25 +57,20 @@ def settle_memory() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-_M_MMAP_THRESHOLD: Final = -3  # glibc's mallopt parameters (malloc.h)
-_M_ARENA_MAX: Final = -8
+_M_ARENA_MAX: Final = -8  # glibc's mallopt parameter (malloc.h)
 
 
 def bound_malloc(environ: Mapping[str, str] = os.environ) -> bool:
-    """Keep glibc's allocator from holding memory it no longer needs; True when applied. Call first
-    thing in the worker and in each helper.
-
-    * Buffers of 256 KiB and more (a batch's frames, its answers: 0.6-1.5 MB) are mapped and unmapped
-      each time. By default glibc raises that threshold after the first such buffer is freed, and
-      later ones are carved from the heap, which grows in holes it cannot give back.
-    * Two arenas, not eight a core: the threads (the helper's pipe reader and writer, Faust's
-      consumer, RocksDB's) otherwise each fill an arena of their own.
+    """Two allocator arenas rather than glibc's eight a core; True when applied. Call first thing
+    in the worker and in each helper: their threads (the helper's pipe reader and writer, Faust's
+    consumer, RocksDB's) otherwise each fill an arena of their own, which the process keeps.
 
     Over `router bench --long` (1,000,000 reports, 100,000 open cases) the worker and its helper
-    peaked at 285 MB rather than 306; in runs of 100,000 reports, 256-262 MB rather than 276-277,
-    with the same CPU a report. Skipped where the allocator is not glibc's, or when the
-    environment sets ``MALLOC_ARENA_MAX`` or ``MALLOC_MMAP_THRESHOLD_`` itself."""
-    if sys.platform != "linux" or "MALLOC_ARENA_MAX" in environ or "MALLOC_MMAP_THRESHOLD_" in environ:
+    peaked at 296 MB rather than 306. (Mapping every buffer of 256 KiB or more as well, rather
+    than letting glibc raise that threshold, took it to 285 MB, but cost about a tenth of the
+    throughput in paired runs.) Skipped where the allocator is not glibc's, or when the
+    environment sets ``MALLOC_ARENA_MAX`` itself."""
+    if sys.platform != "linux" or "MALLOC_ARENA_MAX" in environ:
         return False
     import ctypes
     import platform
@@ -83,8 +78,7 @@ def bound_malloc(environ: Mapping[str, str] = os.environ) -> bool:
     if platform.libc_ver()[0] != "glibc":
         return False
     try:
-        libc = ctypes.CDLL(None)
-        return bool(libc.mallopt(_M_MMAP_THRESHOLD, 256 * 1024)) and bool(libc.mallopt(_M_ARENA_MAX, 2))
+        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2))
     except (OSError, AttributeError):
         return False
 

@@ -201,17 +201,23 @@ def test_the_allocator_is_bounded_unless_the_environment_says_otherwise() -> Non
     if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         assert bound_malloc({}) is False
         return
-    # in a fresh process (mallopt changes the allocator for good): applied, and a large buffer freed
-    # goes back to the system rather than into the heap
-    code = ("from router.helper import bound_malloc\n"
-            "def rss(): return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])\n"
-            "applied = bound_malloc({})\n"
-            "first = bytearray(600_000); del first\n"  # (by default, this raises glibc's threshold)
-            "blocks, keep = [], []\n"
-            "for _ in range(200): blocks.append(bytearray(600_000)); keep.append(bytearray(200))\n"
-            "full = rss(); del blocks\n"
-            "print(applied, full - rss())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    applied, returned_kb = out.stdout.split()
-    # the 120 MB of blocks given back (without the bound, about 50 MB: the rest stays in the heap's holes)
-    assert applied == "True" and int(returned_kb) > 100_000
+    # in fresh processes (mallopt changes the allocator for good): eight threads that allocate get
+    # an arena each, or share two; glibc's malloc_info lists the arenas
+    code = ("import ctypes, sys, tempfile, threading\n"
+            "from router.helper import bound_malloc\n"
+            "applied = bound_malloc({}) if sys.argv[1] == 'bound' else False\n"
+            "go = threading.Barrier(8)\n"
+            "def work():\n"
+            "    go.wait(); blocks = [bytearray(1000) for _ in range(1000)]; go.wait()\n"
+            "threads = [threading.Thread(target=work) for _ in range(8)]\n"
+            "[t.start() for t in threads]; [t.join() for t in threads]\n"
+            "libc = ctypes.CDLL(None); libc.fopen.restype = ctypes.c_void_p\n"
+            "path = tempfile.mktemp(); f = libc.fopen(path.encode(), b'w')\n"
+            "libc.malloc_info(0, ctypes.c_void_p(f)); libc.fclose(ctypes.c_void_p(f))\n"
+            "print(applied, open(path).read().count('<heap nr='))")
+    bound = subprocess.run([sys.executable, "-c", code, "bound"], capture_output=True, text=True, check=True,
+                           timeout=60).stdout.split()
+    free = subprocess.run([sys.executable, "-c", code, "free"], capture_output=True, text=True, check=True,
+                          timeout=60).stdout.split()
+    assert bound[0] == "True" and int(bound[1]) <= 2
+    assert free[0] == "False" and int(free[1]) > 2  # (the check above can tell)
