@@ -74,16 +74,20 @@ def _built_digest() -> str | None:
         return None
 
 
+_NOT_COMPILED: Final = "not compiled (the Python sources run; `make install` compiles them where a C compiler is)"
+_STALE: Final = ("the compiled modules were built from other sources: the Python sources run until "
+                 "`make install` compiles them again")
+
+
 def status(environ: Any = os.environ) -> tuple[bool, str]:
     """Whether the compiled modules are to be used, and why (or why not)."""
     built = [m for m in MODULES if _extensions(m)]
     if not built:
-        return False, "not compiled (the Python sources run; `make install` compiles them where a C compiler is)"
+        return False, _NOT_COMPILED
     if environ.get(DISABLE, "").strip().lower() in ("1", "true", "yes", "on"):
         return False, f"{DISABLE} is set: the Python sources run"
     if len(built) != len(MODULES) or not _extensions(GROUP + "__mypyc") or _built_digest() != digest():
-        return False, ("the compiled modules were built from other sources: the Python sources run until "
-                       "`make install` compiles them again")
+        return False, _STALE
     return True, f"compiled: {len(MODULES)} modules (mypyc)"
 
 
@@ -100,10 +104,10 @@ def guard() -> None:
     """Set the compiled modules aside when they must not run (see the module's docstring). Warns on
     standard error when they are there but stale, as that is what a developer needs to know."""
     use, why = status()
-    if use or why.startswith("not compiled") or any(isinstance(finder, _Sources) for finder in sys.meta_path):
+    if use or why == _NOT_COMPILED or any(isinstance(finder, _Sources) for finder in sys.meta_path):
         return
     sys.meta_path.insert(0, _Sources())
-    if why.startswith("the compiled modules were built"):
+    if why == _STALE:
         print(f"router: {why}", file=sys.stderr)
 
 
