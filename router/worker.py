@@ -8,6 +8,7 @@ import sys
 import structlog
 from aiohttp import web
 
+from router import wire
 from router.config import ConfigError, load_config
 from router.helper import bound_malloc, settle_memory
 from router.kafka import TopicLayoutError, broker_cluster_id, ensure_topics, wait_for_broker
@@ -83,6 +84,7 @@ def run_worker() -> int:
         print(f"router: invalid settings: {exc}", file=sys.stderr)
         return 2
     event_loop = use_event_loop(settings.event_loop)
+    produce_framing = "joined once" if wire.install() else "aiokafka's"  # (router.wire)
     logging_config = configure_logging(settings.log_level, settings.log_format,
                                        settings.log_hmac_key.get_secret_value() if settings.log_hmac_key else None)
     try:
@@ -104,7 +106,7 @@ def run_worker() -> int:
 
     app = build_app(settings, config, record_log(settings.log_records, settings.log_level, settings.log_format))
     log.info("worker.starting", worker_id=settings.worker_id, broker=settings.broker, partitions=settings.partitions,
-             store=settings.store, web_port=settings.web_port, event_loop=event_loop)
+             store=settings.store, web_port=settings.web_port, event_loop=event_loop, produce_framing=produce_framing)
     settle_memory()
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, logging_config=logging_config,
                           redirect_stdouts=False)
