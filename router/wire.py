@@ -5,7 +5,8 @@ of a partition, its partitions, a topic, the topics, the request), then prepends
 header and then the size, each step a new bytes object holding the whole request. For the
 router a produce request carries the records of a batch of reports (some 3.5 MB for 1,000 new
 cases): encoding and framing such a request took 4.8 ms, against 1.5 ms joined once (best of 20,
-36 record batches of 83 records of 1.2 kB), so about 3 µs a report of the event loop's time.
+36 record batches of 83 records of 1.2 kB). Over whole worker runs the worker copies about 11 kB
+a report less (callgrind).
 
 ``install`` replaces ``AIOKafkaConnection.send`` for produce requests only, with the same code
 but the frame (size, header, fields) gathered as a list of pieces, the record batches among
