@@ -27,8 +27,9 @@ from aiokafka.protocol import types as _types
 from aiokafka.protocol.produce import ProduceRequest
 from aiokafka.protocol.struct import Struct
 
-#: The aiokafka releases whose ``AIOKafkaConnection.send`` this module's copy follows.
-VERSIONS = ("0.12.", "0.13.", "0.14.")
+#: The aiokafka releases whose ``AIOKafkaConnection.send`` this module's copy follows (the one
+#: pinned in deploy/requirements.lock); with any other the worker keeps aiokafka's framing and logs so.
+VERSIONS = ("0.14.",)
 _INT32 = struct.Struct(">i")
 
 
@@ -75,7 +76,7 @@ def _plain(request_struct: Any) -> bool:
 
 
 def fast_send(original: Callable[..., Any]) -> Callable[..., Any]:
-    """``AIOKafkaConnection.send`` (aiokafka 0.12-0.14) with produce requests framed by ``frame``."""
+    """``AIOKafkaConnection.send`` (aiokafka 0.14) with produce requests framed by ``frame``."""
 
     def send(self: Any, request: Any, expect_response: bool = True) -> Any:
         if not isinstance(request, ProduceRequest) or self._writer is None:
