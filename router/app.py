@@ -20,10 +20,12 @@ from typing import Any
 import faust
 import structlog
 from aiokafka import AIOKafkaProducer
+from faust.types import TP
 
 from router.banned import BannedAccounts
 from router.casework import CaseWork, Topics, WorkerCounters
 from router.config import RouterConfig, load_config
+from router.core.catchup import CatchUp
 from router.core.deadlines import DeadlineIndex
 from router.core.enrich import Enricher
 from router.events import ce_headers, dumps
@@ -103,6 +105,7 @@ class Runtime:
         self.index = DeadlineIndex()
         self.held: set[int] = set()
         self.recovered = False
+        self.catch_up = CatchUp()
         self.broker_up = False
         self.producer_ready = asyncio.Event()
         self.publisher: Publisher | None = None
@@ -239,6 +242,12 @@ class Runtime:
         def cases_done(n: int) -> None:
             counters.acknowledged_cases += n
 
+        catch_up = self.catch_up
+
+        def cases_acked(records: list[Any]) -> None:
+            consumer.ack_many(records)
+            catch_up.acknowledged(records)
+
         helpers = helper_count(s.intake_processes)
         if helpers:
             spec = {**{name: getattr(s, name) for name in SPEC_FIELDS}, "record_lines": self.preparer.lines}
@@ -251,7 +260,7 @@ class Runtime:
             LaneRunner(self.intake_lane, self.intake.process, self.publisher, consumer.ack_many,
                        batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=intake_done,
                        prepare=self.intake.prepare if self.pool else None, max_preparing=helpers + 1),
-            LaneRunner(self.case_lane, self.caselane.process, self.publisher, consumer.ack_many,
+            LaneRunner(self.case_lane, self.caselane.process, self.publisher, cases_acked,
                        batch_max=s.batch_max, max_in_flight=s.batches_in_flight, on_batch=cases_done),
         ]
         log.info("worker.lanes_started", worker_id=s.worker_id)
@@ -299,12 +308,43 @@ class Runtime:
         self.held.update(now_held)
         if self.pool is not None:
             self.pool.held(self.held)
+        self.catch_up.restart()  # no sweep before the answers waiting for these partitions are read
         self.recovered = True
         log.info("worker.recovered", partitions=sorted(now_held), deadlines_indexed=indexed)
 
+    async def caught_up(self) -> bool:
+        """Whether the cases lane has read what was waiting in its partitions when they were
+        assigned (``router.core.catchup``): the end offsets are read at the first sweep after an
+        assignment, then each sweep checks the progress until they are reached."""
+        catch_up = self.catch_up
+        if catch_up.done:
+            return True
+        consumer = self.app.consumer
+        if not catch_up.known:
+            generation = catch_up.generation
+            tps = [tp for tp in consumer.assignment() if tp.topic in self.case_lane.topics]
+            try:
+                ends = await consumer.highwaters(*tps) if tps else {}
+            except Exception as exc:  # the broker did not answer: the next tick asks again
+                log.warning("sla.catch_up_unknown", error=type(exc).__name__)
+                return False
+            if not catch_up.set_targets(ends, generation):
+                return False
+            if catch_up.waiting():
+                log.info("sla.sweep_waits", partitions=[f"{t}:{p}" for t, p in catch_up.waiting()])
+        lane_idle = not len(self.case_lane) and all(r.idle for r in self.runners if r.lane is self.case_lane)
+        if catch_up.waiting() and lane_idle:
+            for topic, partition in catch_up.waiting():  # read up to the end, with nothing delivered left
+                with contextlib.suppress(Exception):
+                    position = await asyncio.wait_for(consumer.position(TP(topic, partition)), 1.0)
+                    catch_up.passed((topic, partition), position)
+        if catch_up.done:
+            log.info("sla.sweep_caught_up")
+        return catch_up.done
+
     # --- timers ------------------------------------------------------------------------------
     async def sweep(self) -> list[str]:
-        if not self.ready or self.publisher is None:
+        if not self.ready or self.publisher is None or not await self.caught_up():
             return []
         out = Outbox()
         now = time.time()

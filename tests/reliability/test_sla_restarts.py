@@ -58,9 +58,9 @@ async def test_breaches_survive_sigkill_and_restart(tmp_path, broker, workers) -
     worker = workers("w1", ROUTER_SLA_POLICY=policy).start().wait_ready()
     expected, responded, replies = await _scenario(broker, worker)
     await wait_metric(worker, "router_acknowledged_total", responded, platform="telegram")
-    # the responses' state stored too (the cases lane acknowledges a record only then): the kill comes
-    # between the answers and the deadlines, not between applying an answer and storing it (README,
-    # "Guarantees": a breach can then go out before the answer is read again)
+    # the responses' state stored too (the cases lane acknowledges a record only then): this test kills
+    # between the answers and the deadlines; answers not yet read or stored at the kill are the next
+    # test's case
     await wait_metric(worker, "router_records_done_total", replies, lane="cases")
     routed_at = time.monotonic()
     worker.kill()  # SIGKILL before any deadline
@@ -101,3 +101,27 @@ async def test_breaches_survive_losing_one_of_two_workers(tmp_path, broker, work
     breaches = await _breaches(broker.bootstrap, expected, timeout=90)
     _check(breaches, expected)
     assert json.loads(w1.get("/ready")[1])["partitions"] == [0, 1, 2, 3]
+
+
+async def test_answers_waiting_at_restart_are_read_before_the_sweep(tmp_path, broker, workers) -> None:
+    """Answers that came in time while the worker was down, for deadlines that passed meanwhile:
+    the restarted worker reads them before it sweeps, so they raise no breach (README, Guarantees)."""
+    policy = policy_file(tmp_path / "p.yaml", ack="4s", action="4s")
+    worker = workers("w1", ROUTER_SLA_POLICY=policy).start().wait_ready()
+    n_answered, n_silent = 40, 4
+    reports = [report(f"late-{i}", f"https://t.me/waiting{i}/{i}") for i in range(n_answered + n_silent)]
+    receipts = await route(broker.bootstrap, reports)
+    cases = [receipts[f"late-{i}"]["case_id"] for i in range(len(reports))]
+    answered, silent = cases[:n_answered], cases[n_answered:]
+    worker.kill()  # before any deadline
+    # a backlog ahead of them (answers for cases no one knows), so reading it again takes a while
+    backlog = [response(f"telegram:unknown-{i}", "telegram", "received") for i in range(60_000)]
+    replies = [response(c, "telegram", "received") for c in answered]
+    replies += [response(c, "telegram", "removed") for c in answered]
+    await produce(broker.bootstrap, "platform.responses", backlog + replies)  # in time, while the worker is down
+    await asyncio.sleep(6.0)  # every deadline passes while it is down
+    worker.start().wait_ready(timeout=90)
+    expected = {(c, s) for c in silent for s in ("ack", "action")}
+    breaches = await _breaches(broker.bootstrap, expected, timeout=60)
+    _check(breaches, expected)
+    await wait_metric(worker, "router_acknowledged_total", n_answered, platform="telegram")
