@@ -106,6 +106,7 @@ class Runtime:
         self.held: set[int] = set()
         self.recovered = False
         self.catch_up = CatchUp()
+        self._waits_logged = 0.0
         self.broker_up = False
         self.producer_ready = asyncio.Event()
         self.publisher: Publisher | None = None
@@ -330,11 +331,14 @@ class Runtime:
                 return False
             if not catch_up.set_targets(ends, generation):
                 return False
-            if catch_up.waiting():
-                log.info("sla.sweep_waits", partitions=[f"{t}:{p}" for t, p in catch_up.waiting()])
+            self._waits_logged = 0.0
+        waiting = catch_up.waiting()
+        if waiting and time.monotonic() - self._waits_logged >= 10.0:  # progress on a long backlog
+            self._waits_logged = time.monotonic()
+            log.info("sla.sweep_waits", partitions=[f"{t}:{p}" for t, p in waiting])
         lane_idle = not len(self.case_lane) and all(r.idle for r in self.runners if r.lane is self.case_lane)
-        if catch_up.waiting() and lane_idle:
-            for topic, partition in catch_up.waiting():  # read up to the end, with nothing delivered left
+        if waiting and lane_idle:
+            for topic, partition in waiting:  # read up to the end, with nothing delivered left
                 with contextlib.suppress(Exception):
                     position = await asyncio.wait_for(consumer.position(TP(topic, partition)), 1.0)
                     catch_up.passed((topic, partition), position)
