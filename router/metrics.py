@@ -35,6 +35,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "router_broker_connect_attempts_total": ("counter", "Attempts to reach the broker (before the worker starts)"),
     "router_held_partitions": ("gauge", "Case partitions held by this worker"),
     "router_pending_deadlines": ("gauge", "Entries in the SLA deadline index"),
+    "router_sla_sweep_waiting": ("gauge", "1 while deadlines wait for the answers pending at the last assignment"),
     "router_banned_accounts": ("gauge", "Known banned or actioned accounts (watchlist and platform actions)"),
     "router_uptime_seconds": ("gauge", "Seconds since this worker started"),
     "router_intake_helpers": ("gauge", "Intake helper processes running and ready, and configured (state)"),
@@ -55,6 +56,7 @@ class Snapshot:
     ready: bool
     broker_up: bool
     pending_deadlines: int
+    sweep_waiting: bool
     banned_accounts: int
     uptime_s: float
     intake: dict[str, int]
@@ -75,6 +77,7 @@ def snapshot(runtime: Any) -> Snapshot:
         ready=runtime.ready,
         broker_up=runtime.broker_up,
         pending_deadlines=len(runtime.index),
+        sweep_waiting=not runtime.catch_up.done,
         banned_accounts=len(runtime.banned.index),
         uptime_s=time.time() - runtime.started_at,
         intake=_intake(runtime),
@@ -177,6 +180,7 @@ def prometheus(snap: Snapshot) -> str:
     family("router_broker_up", [_line("router_broker_up", 1 if snap.broker_up else 0)])
     family("router_held_partitions", [_line("router_held_partitions", len(snap.partitions))])
     family("router_pending_deadlines", [_line("router_pending_deadlines", snap.pending_deadlines)])
+    family("router_sla_sweep_waiting", [_line("router_sla_sweep_waiting", 1 if snap.sweep_waiting else 0)])
     family("router_banned_accounts", [_line("router_banned_accounts", snap.banned_accounts)])
     family("router_uptime_seconds", [_line("router_uptime_seconds", round(snap.uptime_s, 1))])
     i = snap.intake

@@ -125,3 +125,4 @@ async def test_answers_waiting_at_restart_are_read_before_the_sweep(tmp_path, br
     breaches = await _breaches(broker.bootstrap, expected, timeout=60)
     _check(breaches, expected)
     await wait_metric(worker, "router_acknowledged_total", n_answered, platform="telegram")
+    assert "router_sla_sweep_waiting 0" in worker.metrics().splitlines()  # caught up, and it says so
