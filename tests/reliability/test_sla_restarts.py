@@ -113,6 +113,7 @@ async def test_answers_waiting_at_restart_are_read_before_the_sweep(tmp_path, br
     receipts = await route(broker.bootstrap, reports)
     cases = [receipts[f"late-{i}"]["case_id"] for i in range(len(reports))]
     answered, silent = cases[:n_answered], cases[n_answered:]
+    await wait_metric(worker, "router_records_done_total", len(reports), lane="intake")  # the cases stored
     worker.kill()  # before any deadline
     # a backlog ahead of them (answers for cases no one knows), so reading it again takes a while
     backlog = [response(f"telegram:unknown-{i}", "telegram", "received") for i in range(60_000)]
