@@ -95,7 +95,6 @@ class _State:
     accounts), and what reloading the data files needs."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
-        import orjson
 
         from router.config import load_config
         from router.core.enrich import Enricher
@@ -114,7 +113,7 @@ class _State:
             enricher=Enricher(config.registry, config.matcher, config.ip_table, self.banned), policy=config.policy,
             topics=Topics.from_settings(self.settings), partitions=self.settings.partitions,
             max_bytes=self.settings.max_record_bytes, holds=self.held.__contains__, lines=lines,
-            encode=orjson.dumps, recent=RecentCases())  # the answers are copied into frames: no exact-size copy needed
+            recent=RecentCases())
 
     def reload(self) -> str | None:
         """Re-read the watchlist and the SLA policy; the problem, if a file is refused."""

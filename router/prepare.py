@@ -108,10 +108,11 @@ def unpack(packed: Packed) -> list[Prepared]:
 
 
 def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, partition: int,
-              case_hash: int | None = None, line: bool = False, encode: Callable[[Any], bytes] = dumps) -> Ready:
+              case_hash: int | None = None, line: bool = False) -> Ready:
     """What the case step needs of ``item`` at ``now`` in its case ``partition`` (a pure function of
-    its arguments). ``encode``: JSON to bytes (a helper, whose results are copied into frames, needs
-    no copy of exactly their own size: ``router.events.dumps``)."""
+    its arguments). Its JSON values are bytes of exactly their own size (``router.events.dumps``):
+    orjson's own keep its 4-8 KiB output buffer each, which a batch's results, held until the
+    answer is framed, multiplied into some 20 MB more in each helper."""
     case = opened_fields(
         case_id=item.case_id, platform=item.platform, url=item.url, account=item.account, kind=item.kind,
         report_id=item.report_id, groups=item.groups, origins=item.origins, mirror_of=item.mirror_of,
@@ -124,23 +125,22 @@ def ready_for(item: Enriched, now: float, policy: SlaPolicy, topics: Topics, par
     topic = topics.outbound(item.platform)
     return Ready(
         item.report_id, item.case_id, item.platform, partition, case_hash,
-        key_hash(item.report_id.encode()), tuple([g["id"] for g in item.groups]), encode(routed(case)),
-        encode(receipt(item.report_id, outcome, item.case_id, topic, now)),
-        encode(case), min(case["ack_due"], case["action_due"]),
+        key_hash(item.report_id.encode()), tuple([g["id"] for g in item.groups]), dumps(routed(case)),
+        dumps(receipt(item.report_id, outcome, item.case_id, topic, now)),
+        dumps(case), min(case["ack_due"], case["action_due"]),
         record_fragment(report_id=item.report_id, case_id=item.case_id, outcome=outcome, topic=topic,
                         platform=item.platform) if line else b"",
     )
 
 
-def attached_for(item: Enriched, now: float, topics: Topics, partition: int, case_hash: int,
-                 encode: Callable[[Any], bytes] = dumps) -> Ready:
+def attached_for(item: Enriched, now: float, topics: Topics, partition: int, case_hash: int) -> Ready:
     """What the case step needs of ``item`` when its case most likely exists: no opening records, the
     ``attached`` receipt (the case step prepares the report again when the case is not there)."""
     topic = topics.outbound(item.platform)
     return Ready(
         item.report_id, item.case_id, item.platform, partition, case_hash, key_hash(item.report_id.encode()),
         (), b"",  # (group ids serve the figures of an opened case only)
-        encode(receipt(item.report_id, "attached", item.case_id, topic, now)), b"", 0.0, b"",
+        dumps(receipt(item.report_id, "attached", item.case_id, topic, now)), b"", 0.0, b"",
     )
 
 
@@ -188,13 +188,12 @@ def _failure(report_id: str, exc: Exception) -> Rejected | Failed:
 class Preparer:
     """Holds the data the preparation needs. ``holds(partition)``: whether the worker holds a case
     partition (its view may be a moment old: the case step copes with either answer). ``lines``:
-    render each new case's record log line here (when the worker writes them batched). ``encode``:
-    see ``ready_for``. ``recent``: cases prepared lately, whose reports get no opening records (a
-    helper's; the worker's own preparer has none)."""
+    render each new case's record log line here (when the worker writes them batched). ``recent``:
+    cases prepared lately, whose reports get no opening records (a helper's; the worker's own
+    preparer has none)."""
 
     def __init__(self, *, enricher: Enricher, policy: SlaPolicy, topics: Topics, partitions: int, max_bytes: int,
-                 holds: Callable[[int], bool], lines: bool = False, encode: Callable[[Any], bytes] = dumps,
-                 recent: RecentCases | None = None) -> None:
+                 holds: Callable[[int], bool], lines: bool = False, recent: RecentCases | None = None) -> None:
         self.enricher = enricher
         self.policy = policy
         self.topics = topics
@@ -202,7 +201,6 @@ class Preparer:
         self.max_bytes = max_bytes
         self.holds = holds
         self.lines = lines
-        self.encode = encode
         self.recent = recent
 
     def prepare(self, values: Sequence[bytes | None], now: float) -> list[Prepared]:
@@ -215,8 +213,7 @@ class Preparer:
             except Rejection as rejection:  # kept without its traceback, which would hold this frame
                 decoded.append(Rejected(rejection.kind, rejection.detail, rejection.report_id))
         enriched = iter(self.enricher.enrich_many([d for d in decoded if not isinstance(d, Rejected)]))
-        policy, topics, partitions, holds, lines, encode = (self.policy, self.topics, self.partitions, self.holds,
-                                                            self.lines, self.encode)
+        policy, topics, partitions, holds, lines = self.policy, self.topics, self.partitions, self.holds, self.lines
         seen = self.recent.seen if self.recent is not None else None
         results: list[Prepared] = []
         for report in decoded:
@@ -231,9 +228,9 @@ class Preparer:
                     if not holds(partition):
                         results.append(forward_for(item, now, partition))
                     elif seen is not None and seen(case_hash):
-                        results.append(attached_for(item, now, topics, partition, case_hash, encode))
+                        results.append(attached_for(item, now, topics, partition, case_hash))
                     else:
-                        results.append(ready_for(item, now, policy, topics, partition, case_hash, lines, encode))
+                        results.append(ready_for(item, now, policy, topics, partition, case_hash, lines))
                     continue
                 except Exception as exc:
                     item = exc

@@ -176,3 +176,25 @@ def test_a_repeat_whose_case_is_not_there_is_prepared_again_in_full() -> None:
     assert [v["outcome"] for v in values(got.first, "reports.receipts")] == ["routed", "routed", "attached", "routed"]
     assert len(values(got.first, "outbound.x")) == 3
     assert worker.counters.intake_reprepared == 2  # r3 and r4 (r0 attaches to the case r3 opened)
+
+
+def test_prepared_results_hold_their_json_at_its_own_size() -> None:
+    """orjson's bytes keep its whole output buffer (4 KiB or more for a record of a few hundred
+    bytes); a helper holds a batch's results until the answer is framed, which made each helper
+    some 20 MB larger at full speed. The values are exact-size copies (``router.events.dumps``)."""
+    import tracemalloc
+
+    r = _helper_rig()
+    raw = [report(f"r{i}", url=f"https://x.com/a/status/{i}") for i in range(200)]
+    warm = [report(f"w{i}", url=f"https://x.com/b/status/{i}") for i in range(5)]
+    r.intake.preparer.prepare(warm, 1_800_000_000.0)  # the first use loads what is loaded lazily
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        results = r.intake.preparer.prepare(raw, 1_800_000_000.0)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert all(type(x) is Ready and x.case for x in results)
+    encoded = sum(len(x.routed) + len(x.receipt) + len(x.case) for x in results)
+    assert held < 2 * encoded, (held, encoded)
