@@ -137,7 +137,45 @@ def test_deadline_index_costs_nothing_when_nothing_is_due() -> None:
     due = index.pop_due(T0 + 104.5)
     assert [c for _, c, _ in due] == ["c0", "c1", "c2", "c3", "c4"]
     index.drop_partitions({0})
-    assert all(p != 0 for _, _, p in index._heap)
+    assert all(p != 0 for _, _, p in index.entries())
+
+
+def test_deadline_index_pops_in_time_order_whatever_the_times_and_ids() -> None:
+    import random
+
+    rng = random.Random(7)
+    entries = [(rng.choice([0.0, 1e-9, 1.5, T0, T0 + 0.001, T0 + rng.random() * 1e6, 4e9, 1e15]),
+                rng.choice(["x-0af3", "youtube-dd4a", "tiktok-ü-وداعش", "t"]) + str(i), rng.randrange(70_000))
+               for i in range(3000)]
+    index = DeadlineIndex()
+    for due, case_id, partition in entries:
+        index.push(due, case_id, partition)
+    assert index.peek() == 0.0
+    popped = index.pop_due(T0 + 0.0005)
+    assert sorted(popped) == sorted(e for e in entries if e[0] <= T0 + 0.0005)  # every one due, no other
+    assert [d for d, _, _ in popped] == sorted(d for d, _, _ in popped)  # earliest first
+    assert sorted(popped + index.entries()) == sorted(entries)  # nothing lost or changed on the way
+    rest = index.pop_due(float("inf"))
+    assert [d for d, _, _ in rest] == sorted(d for d, _, _ in rest) and len(index) == 0
+    index.push(-5.0, "before-the-epoch", 1)  # kept as due at the epoch: due at once either way
+    assert index.pop_due(0.0) == [(0.0, "before-the-epoch", 1)]
+
+
+def test_deadline_index_entry_memory() -> None:
+    """The index holds an entry per open case (the only per-case memory of a worker on RocksDB)."""
+    import tracemalloc
+
+    ids = [f"x-{i:024x}" for i in range(2000)]  # 26 characters, the size of the usual case id
+    index = DeadlineIndex()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i, case_id in enumerate(ids):
+            index.push(T0 + i, case_id, i % 8)
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / len(ids)
+    finally:
+        tracemalloc.stop()
+    assert per_entry < 100, per_entry  # a (float, str, int) tuple took about 150
 
 
 def test_next_due_follows_the_lifecycle() -> None:
