@@ -4,7 +4,9 @@ In one run, on the embedded broker and the same generated realistic reports (``r
 
 (a) the raw baseline: one aiokafka process that consumes, parses and validates each report with
     the contract's model (``ReportSubmittedV1.model_validate_json``), and produces it again
-    (``model_dump_json``) — a pass-through with no enrichment, no state, no receipts;
+    (``model_dump_json``) — a pass-through with no enrichment, no state, no receipts. With
+    ``--raw-parse json`` it parses with ``json.loads`` and produces ``json.dumps`` of that, no
+    validation: a faster baseline, closer to the bare "consume, parse, produce" loop;
 (b) the full router: ``router worker`` (validation, enrichment, the cases table and its
     changelog, routing, receipts), as deployed, with the store of ``--store``.
 
@@ -85,8 +87,10 @@ async def _load(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) 
 
 
 # --- the raw baseline (run as its own process: ``python -m router.bench raw ...``) ---------------
-async def raw_loop(bootstrap: str, source: str, sink: str, group: str, expect: int | None) -> None:
-    """Consume, validate with the contract's model, produce; report timing on stdout as JSON.
+async def raw_loop(bootstrap: str, source: str, sink: str, group: str, expect: int | None,
+                   parse: str = "model") -> None:
+    """Consume, validate with the contract's model (``parse="json"``: ``json.loads`` only),
+    produce; report timing on stdout as JSON.
 
     As fast as a plain loop can be: deliveries are not awaited one batch at a time (the producer
     pipelines them); a record counts once the broker has acknowledged its output."""
@@ -109,6 +113,12 @@ async def raw_loop(bootstrap: str, source: str, sink: str, group: str, expect: i
             all_done.set()
 
     validate = ReportSubmittedV1.model_validate_json
+
+    def passed(raw: bytes) -> bytes:
+        if parse == "json":
+            return json.dumps(json.loads(raw)).encode()
+        return validate(raw).model_dump_json(by_alias=True).encode()
+
     try:
         while not all_done.is_set():
             batch = await consumer.getmany(timeout_ms=100, max_records=5000)
@@ -117,7 +127,7 @@ async def raw_loop(bootstrap: str, source: str, sink: str, group: str, expect: i
                     if first is None:
                         first = time.perf_counter()
                     try:
-                        value = validate(message.value).model_dump_json(by_alias=True).encode()
+                        value = passed(message.value)
                     except ValueError:
                         value = message.value
                     (await producer.send(sink, value, key=message.key)).add_done_callback(delivered)
@@ -229,13 +239,13 @@ class Throughput:
     cpu: float  # CPU seconds per wall second while processing
 
 
-def raw_throughput(records: list[tuple[bytes, bytes]], workdir: Path) -> Throughput:
+def raw_throughput(records: list[tuple[bytes, bytes]], workdir: Path, parse: str = "model") -> Throughput:
     broker = start_broker(log=workdir / "broker-raw.log")
     try:
         asyncio.run(_topics(broker.bootstrap, ["bench.in", "bench.out"]))
         asyncio.run(_load(broker.bootstrap, "bench.in", records))
         process = subprocess.Popen([sys.executable, "-m", "router.bench", "raw", broker.bootstrap, "bench.in",
-                                    "bench.out", str(len(records))], stdout=subprocess.PIPE, text=True,
+                                    "bench.out", str(len(records)), parse], stdout=subprocess.PIPE, text=True,
                                    preexec_fn=killed_with_parent if sys.platform == "linux" else None)
         assert process.stdout is not None
         json.loads(process.stdout.readline())  # ready
@@ -414,12 +424,12 @@ def _raw_id(value: bytes) -> str | None:
         return None
 
 
-def raw_latency(records: list[tuple[bytes, bytes]], workdir: Path, rate: float) -> list[float]:
+def raw_latency(records: list[tuple[bytes, bytes]], workdir: Path, rate: float, parse: str = "model") -> list[float]:
     broker = start_broker(log=workdir / "broker-raw-lat.log")
     try:
         asyncio.run(_topics(broker.bootstrap, ["bench.in", "bench.out"]))
         process = subprocess.Popen([sys.executable, "-m", "router.bench", "raw", broker.bootstrap, "bench.in",
-                                    "bench.out", "0"], stdout=subprocess.PIPE, text=True)
+                                    "bench.out", "0", parse], stdout=subprocess.PIPE, text=True)
         assert process.stdout is not None
         json.loads(process.stdout.readline())
         try:
@@ -453,11 +463,12 @@ def run_bench(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     modules = "compiled" if native_status()[0] else "from source"
     say(f"router bench: {args.reports:,} reports x {args.repeat} runs, {PARTITIONS} partitions, store {args.store}, "
-        f"embedded broker; {os.cpu_count()} CPUs; intake modules {modules}; logs in {workdir}")
+        f"embedded broker; {os.cpu_count()} CPUs; intake modules {modules}; raw baseline parses with "
+        f"{'json.loads' if args.raw_parse == 'json' else 'the contract model'}; logs in {workdir}")
     records = reports(args.reports, seed=11)
     raw_runs, router_runs = [], []
     for i in range(args.repeat):
-        raw = raw_throughput(records, workdir)
+        raw = raw_throughput(records, workdir, args.raw_parse)
         say(f"  run {i + 1}: raw {raw.rate:8,.0f} reports/s (CPU {raw.cpu:.2f}, peak {_mb(raw.peak_rss)})")
         routed = router_throughput(records, workdir, args.store)
         say(f"  run {i + 1}: router {routed.rate:8,.0f} reports/s (CPU {routed.cpu:.2f}, peak {_mb(routed.peak_rss)})")
@@ -466,7 +477,7 @@ def run_bench(args: argparse.Namespace) -> int:
     raw_rate = statistics.median(r.rate for r in raw_runs)
     router_rate = statistics.median(r.rate for r in router_runs)
     lat_records = reports(int(args.rate * args.latency_seconds), seed=13, invalid_share=0.0)
-    raw_lat = raw_latency(lat_records, workdir, args.rate)
+    raw_lat = raw_latency(lat_records, workdir, args.rate, args.raw_parse)
     router_lat = router_latency(lat_records, workdir, args.rate, args.store)
     say("")
     say(f"{'':28} {'raw aiokafka':>14} {'router':>14} {'router/raw':>11}")
@@ -506,6 +517,9 @@ def add_parser(sub: Any) -> None:
     bench.add_argument("--rate", type=float, default=1000.0, help="fixed rate of the latency runs (default 1,000/s)")
     bench.add_argument("--latency-seconds", type=float, default=20.0, help="length of each latency run")
     bench.add_argument("--store", choices=["memory", "rocksdb"], default="rocksdb")
+    bench.add_argument("--raw-parse", choices=["model", "json"], default="model",
+                       help="what the raw baseline does to each report: validate it with the contract's model "
+                            "(default) or only json.loads it")
     bench.add_argument("--scaling", type=int, default=0, metavar="N",
                        help="also the scaling runs: 1 to N workers sharing the partitions (default: none)")
     bench.add_argument("--long", action="store_true", help="also the memory run: many reports, many open cases")
@@ -518,4 +532,4 @@ def add_parser(sub: Any) -> None:
 if __name__ == "__main__":  # the raw baseline process
     if sys.argv[1:2] == ["raw"]:
         bootstrap, source, sink, expect = sys.argv[2:6]
-        asyncio.run(raw_loop(bootstrap, source, sink, "bench-raw", int(expect) or None))
+        asyncio.run(raw_loop(bootstrap, source, sink, "bench-raw", int(expect) or None, *sys.argv[6:7]))
