@@ -95,7 +95,6 @@ class _State:
     accounts), and what reloading the data files needs."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
-
         from router.config import load_config
         from router.core.enrich import Enricher
         from router.core.mirrors import BannedIndex

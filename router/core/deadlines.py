@@ -8,9 +8,9 @@ the caller re-checks the case itself and re-indexes its next deadline (see ``nex
 The index holds an entry for every open case of the partitions held: it is the only per-case
 memory of a worker on RocksDB. Each entry is one bytes object, the due time (big-endian, so that
 bytes order is time order), the partition and the case id: 85 bytes with its slot in the heap
-for a case id of 31 characters (the usual ``x-`` and 24 hex digits), where a tuple of a float, a
-string and an int took 154 (tracemalloc; tests/core/test_cases.py): 7 MB less for 100,000 open
-cases.
+for the case ids of the benchmark's feed (a platform name and 24 hex digits, 31 characters on
+average), where a tuple of a float, a string and an int took 154 (tracemalloc): 7 MB less for
+100,000 open cases (tests/core/test_cases.py keeps it under 100 bytes).
 """
 
 from __future__ import annotations

@@ -165,7 +165,7 @@ def test_deadline_index_entry_memory() -> None:
     """The index holds an entry per open case (the only per-case memory of a worker on RocksDB)."""
     import tracemalloc
 
-    ids = [f"x-{i:024x}" for i in range(2000)]  # 26 characters, the size of the usual case id
+    ids = [f"x-{i:024x}" for i in range(2000)]  # case ids of X: a platform name and 24 hex digits
     index = DeadlineIndex()
     tracemalloc.start()
     try:
