@@ -114,11 +114,13 @@ async def raw_loop(bootstrap: str, source: str, sink: str, group: str, expect: i
 
     validate = ReportSubmittedV1.model_validate_json
 
-    def passed(raw: bytes) -> bytes:
-        if parse == "json":
-            return json.dumps(json.loads(raw)).encode()
+    def validated(raw: bytes) -> bytes:
         return validate(raw).model_dump_json(by_alias=True).encode()
 
+    def parsed(raw: bytes) -> bytes:
+        return json.dumps(json.loads(raw)).encode()
+
+    passed = parsed if parse == "json" else validated
     try:
         while not all_done.is_set():
             batch = await consumer.getmany(timeout_ms=100, max_records=5000)
@@ -301,6 +303,9 @@ def router_throughput(records: list[tuple[bytes, bytes]], workdir: Path, store: 
                 last_print = time.monotonic()
             time.sleep(poll_delay(done - first, n - done, time.monotonic() - start) if start is not None else 0.2)
         assert start is not None
+        if first >= n:
+            raise RuntimeError(f"all {n:,} reports were done at the first reading of the worker's progress: "
+                               f"too few to time (use more --reports)")
         wall = time.monotonic() - start
         hwm, cpu1 = _proc(worker.process.pid)
         return Throughput((n - first) / wall, hwm, (cpu1 - cpu0) / wall)
@@ -510,9 +515,27 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+MIN_REPORTS = 10_000
+
+
+def report_count(text: str) -> int:
+    """``--reports``: a whole number of at least ``MIN_REPORTS``. The router's rate is timed from
+    the first reading of its progress that finds a report done (read every 0.2 s until then), so
+    a smaller run can be over before there is anything to time."""
+    try:
+        n = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < MIN_REPORTS:
+        raise argparse.ArgumentTypeError(f"at least {MIN_REPORTS:,} reports: a smaller run can be over between "
+                                         f"two readings of the worker's progress, leaving nothing to time")
+    return n
+
+
 def add_parser(sub: Any) -> None:
     bench = sub.add_parser("bench", help="throughput and latency of the router against the raw client")
-    bench.add_argument("--reports", type=int, default=100_000, help="reports per throughput run (default 100,000)")
+    bench.add_argument("--reports", type=report_count, default=100_000,
+                       help=f"reports per throughput run (default 100,000; at least {MIN_REPORTS:,})")
     bench.add_argument("--repeat", type=int, default=3, help="throughput runs of each kind (default 3; medians)")
     bench.add_argument("--rate", type=float, default=1000.0, help="fixed rate of the latency runs (default 1,000/s)")
     bench.add_argument("--latency-seconds", type=float, default=20.0, help="length of each latency run")

@@ -1,6 +1,10 @@
 """The benchmark command's own arithmetic (the benchmark itself is a command: ``router bench``)."""
 
-from router.bench import poll_delay
+import argparse
+
+import pytest
+
+from router.bench import MIN_REPORTS, poll_delay, report_count
 
 
 def test_progress_is_read_rarely_mid_run_and_often_near_the_end() -> None:
@@ -16,3 +20,10 @@ def test_progress_is_read_rarely_mid_run_and_often_near_the_end() -> None:
         waits += 1
     assert waits < 20  # 50 at the fixed 0.2 s
     assert elapsed - 10.0 <= 0.05  # the end is seen within 0.05 s
+
+
+def test_a_run_too_small_to_time_is_refused_with_the_reason() -> None:
+    assert report_count("100000") == 100_000 and report_count("20_000") == 20_000 and report_count("10,000") == 10_000
+    for bad in (str(MIN_REPORTS - 1), "3000", "0", "-5", "many", "1.5e4"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            report_count(bad)
